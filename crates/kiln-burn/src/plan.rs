@@ -1,0 +1,193 @@
+//! Compiling a graph once into an executable plan.
+
+use crate::error::EngineError;
+use crate::ops;
+use crate::slot::{MAX_RANK, Slot};
+use burn::tensor::Device;
+use kiln_ir::{Graph, HostTensor, Op, TensorType, ValueDef, verify};
+
+/// One step: an op, where its operands and result live, and which operands it consumes.
+#[derive(Clone, Debug)]
+pub(crate) struct Step {
+    pub op: Op,
+    pub args: Vec<usize>,
+    pub arg_ranks: Vec<usize>,
+    /// `true` where this step is the operand's last use: the tensor is moved into the op
+    /// and released with it.
+    pub take: Vec<bool>,
+    pub out: usize,
+    pub label: String,
+}
+
+/// What a step needs from the run: the device for new tensors, the mode and a seed.
+pub(crate) struct Ctx<'a> {
+    pub device: &'a Device,
+    pub training: bool,
+    pub seed: u64,
+}
+
+/// A graph compiled for execution: steps in order, each intermediate released after its
+/// last use. Compile once, run many times.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    steps: Vec<Step>,
+    n_values: usize,
+    inputs: Vec<(usize, TensorType, String)>,
+    params: Vec<usize>,
+    outputs: Vec<(usize, usize)>,
+}
+
+impl Plan {
+    /// Verifies and compiles `graph`.
+    pub fn compile(graph: &Graph) -> Result<Plan, EngineError> {
+        verify(graph)?;
+        let unsupported = |message: String| EngineError::Unsupported { engine: "burn".into(), message };
+        for v in graph.values() {
+            if v.ty.shape.rank() > MAX_RANK {
+                return Err(unsupported(format!(
+                    "a value of type {} has rank {}; at most {MAX_RANK} is supported",
+                    v.ty,
+                    v.ty.shape.rank()
+                )));
+            }
+        }
+        let n_values = graph.values().len();
+        // Last step that reads each value; outputs are never released.
+        let mut last_use = vec![None; n_values];
+        for (i, &id) in graph.order().iter().enumerate() {
+            for &v in &graph.node(id).inputs {
+                last_use[v.index()] = Some(i);
+            }
+        }
+        for &v in graph.outputs() {
+            last_use[v.index()] = Some(usize::MAX);
+        }
+        let rank = |v: kiln_ir::ValueId| graph.values()[v.index()].ty.shape.rank();
+        let steps = graph
+            .order()
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| {
+                let node = graph.node(id);
+                let args: Vec<usize> = node.inputs.iter().map(|v| v.index()).collect();
+                let take = args
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &a)| last_use[a] == Some(i) && !args[k + 1..].contains(&a))
+                    .collect();
+                Step {
+                    op: node.op.clone(),
+                    arg_ranks: node.inputs.iter().map(|&v| rank(v)).collect(),
+                    args,
+                    take,
+                    out: node.output.index(),
+                    label: node.label.clone(),
+                }
+            })
+            .collect();
+        let inputs = graph
+            .inputs()
+            .iter()
+            .map(|inp| (inp.value.index(), graph.values()[inp.value.index()].ty.clone(), inp.name.clone()))
+            .collect();
+        let params = graph.params().iter().map(|p| p.value.index()).collect();
+        let outputs = graph.outputs().iter().map(|&v| (v.index(), rank(v))).collect();
+        debug_assert!(graph.values().iter().all(|v| !matches!(v.def, ValueDef::Input(i) if i >= graph.inputs().len())));
+        Ok(Plan { steps, n_values, inputs, params, outputs })
+    }
+
+    /// Number of parameters the plan expects.
+    pub fn param_count(&self) -> usize {
+        self.params.len()
+    }
+
+    /// The graph inputs' names and types, in order.
+    pub fn input_types(&self) -> impl Iterator<Item = (&str, &TensorType)> {
+        self.inputs.iter().map(|(_, t, n)| (n.as_str(), t))
+    }
+
+    /// Checks host inputs against the graph inputs: count, rank and fixed dimensions, and
+    /// converts element types where the graph expects another (as Keras casts inputs).
+    pub fn prepare_inputs(&self, inputs: &[HostTensor]) -> Result<Vec<HostTensor>, EngineError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(EngineError::Input(format!(
+                "expected {} input tensor(s), received {}",
+                self.inputs.len(),
+                inputs.len()
+            )));
+        }
+        let mut batch = None;
+        inputs
+            .iter()
+            .zip(&self.inputs)
+            .map(|(t, (_, ty, name))| {
+                if !ty.shape.accepts(t.shape()) {
+                    return Err(EngineError::Input(format!(
+                        "input '{name}': expected shape {}, received {}",
+                        ty.shape.keras_string(),
+                        kiln_ir::Shape::fixed(t.shape().iter().copied()).keras_string()
+                    )));
+                }
+                if ty.shape.dims().first() == Some(&None) {
+                    let rows = t.rows_len();
+                    match batch {
+                        Some(b) if b != rows => {
+                            return Err(EngineError::Input(format!(
+                                "input '{name}' has {rows} samples but an earlier input has {b}; all inputs need the same number of samples"
+                            )));
+                        }
+                        _ => batch = Some(rows),
+                    }
+                }
+                Ok(if t.dtype() == ty.dtype { t.clone() } else { t.cast(ty.dtype) })
+            })
+            .collect()
+    }
+
+    /// Runs the plan. `values` holds the uploaded inputs and parameters; the result is
+    /// the outputs, in order.
+    pub(crate) fn execute(
+        &self,
+        inputs: Vec<Slot>,
+        params: Vec<Slot>,
+        ctx: &Ctx,
+    ) -> Result<Vec<Slot>, EngineError> {
+        let mut slots: Vec<Option<Slot>> = vec![None; self.n_values];
+        for ((v, _, _), t) in self.inputs.iter().zip(inputs) {
+            slots[*v] = Some(t);
+        }
+        for (&v, t) in self.params.iter().zip(params) {
+            slots[v] = Some(t);
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let mut args = Vec::with_capacity(step.args.len());
+            for (&a, &take) in step.args.iter().zip(&step.take) {
+                let t = if take { slots[a].take() } else { slots[a].clone() };
+                args.push(t.ok_or_else(|| EngineError::Engine {
+                    engine: "burn".into(),
+                    message: format!("value %{a} is missing at step {i}"),
+                })?);
+            }
+            let step_ctx = Ctx { device: ctx.device, training: ctx.training, seed: ctx.seed ^ (i as u64).wrapping_mul(0x9E37_79B9) };
+            let out = ops::lower(step, args, &step_ctx).map_err(|message| EngineError::Engine {
+                engine: "burn".into(),
+                message: format!("{} ({}): {message}", step.label, step.op),
+            })?;
+            slots[step.out] = Some(out);
+        }
+        self.outputs
+            .iter()
+            .map(|(v, _)| {
+                slots[*v].clone().ok_or_else(|| EngineError::Engine {
+                    engine: "burn".into(),
+                    message: format!("output %{v} was not computed"),
+                })
+            })
+            .collect()
+    }
+
+    /// The logical rank of each output.
+    pub(crate) fn output_ranks(&self) -> impl Iterator<Item = usize> + '_ {
+        self.outputs.iter().map(|(_, r)| *r)
+    }
+}

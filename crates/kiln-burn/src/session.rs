@@ -1,0 +1,267 @@
+//! A model's parameters and optimizer state on one device, and running plans there.
+
+use crate::convert::{download, upload};
+use crate::device::EngineDevice;
+use crate::error::EngineError;
+use crate::optim;
+use crate::plan::{Ctx, Plan};
+use crate::slot::{FloatT, Slot};
+use kiln_ir::{Graph, HostTensor, OptimizerKind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// How a plan runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RunMode {
+    /// Training behaviour (dropout active).
+    pub training: bool,
+    /// Seed for the run's randomness (dropout masks).
+    pub seed: u64,
+}
+
+#[derive(Clone)]
+struct OptimizerState {
+    kind: OptimizerKind,
+    iterations: u64,
+    /// Per parameter, its slots (empty for frozen parameters).
+    slots: Vec<Vec<FloatT>>,
+}
+
+/// Parameters (and optimizer state) living on one device.
+#[derive(Clone)]
+pub struct Session {
+    device: EngineDevice,
+    params: Vec<FloatT>,
+    ranks: Vec<usize>,
+    trainable: Vec<bool>,
+    optimizer: Option<OptimizerState>,
+}
+
+fn engine_error(device: &EngineDevice, message: String) -> EngineError {
+    EngineError::Engine { engine: device.name().to_string(), message }
+}
+
+/// Runs `f`, turning an engine panic into an error that names the device.
+fn guarded<T>(device: &EngineDevice, f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(engine_error(device, message))
+        }
+    }
+}
+
+impl Session {
+    /// Uploads the initial values of `graph`'s parameters to `device`.
+    pub fn new(device: &EngineDevice, graph: &Graph, values: &[HostTensor]) -> Result<Session, EngineError> {
+        let params = graph.params();
+        if values.len() != params.len() {
+            return Err(EngineError::Input(format!(
+                "expected {} parameter tensors, received {}",
+                params.len(),
+                values.len()
+            )));
+        }
+        let mut session = Session {
+            device: device.clone(),
+            params: Vec::new(),
+            ranks: params.iter().map(|p| p.ty.shape.rank()).collect(),
+            trainable: params.iter().map(|p| p.trainable).collect(),
+            optimizer: None,
+        };
+        for (p, v) in params.iter().zip(values) {
+            if v.shape() != p.dims().as_slice() {
+                return Err(EngineError::Input(format!(
+                    "parameter '{}': expected shape {:?}, received {:?}",
+                    p.name,
+                    p.dims(),
+                    v.shape()
+                )));
+            }
+        }
+        session.params = guarded(device, || {
+            Ok(values
+                .iter()
+                .map(|v| match upload(&v.cast(kiln_ir::DType::F32), device.burn()) {
+                    Slot::F(t) => t,
+                    Slot::I(t) => t.float(),
+                })
+                .collect())
+        })?;
+        Ok(session)
+    }
+
+    /// The device the session lives on.
+    pub fn device(&self) -> &EngineDevice {
+        &self.device
+    }
+
+    /// Downloads every parameter.
+    pub fn params_to_host(&self) -> Result<Vec<HostTensor>, EngineError> {
+        guarded(&self.device, || {
+            self.params
+                .iter()
+                .zip(&self.ranks)
+                .map(|(p, &r)| download(Slot::F(p.clone()), r))
+                .collect()
+        })
+    }
+
+    /// Replaces parameter `index` with `value` (same shape).
+    pub fn set_param(&mut self, index: usize, value: &HostTensor) -> Result<(), EngineError> {
+        let current = self.params.get(index).ok_or_else(|| EngineError::Input(format!("no parameter {index}")))?;
+        let dims = crate::slot::logical(current.dims(), self.ranks[index]);
+        if value.shape() != dims.as_slice() {
+            return Err(EngineError::Input(format!(
+                "parameter {index}: expected shape {dims:?}, received {:?}",
+                value.shape()
+            )));
+        }
+        let t = crate::convert::upload_f32(value.to_f32(), &dims, self.device.burn());
+        self.params[index] = t;
+        Ok(())
+    }
+
+    /// The optimizer's step count (0 before the first training step).
+    pub fn iterations(&self) -> u64 {
+        self.optimizer.as_ref().map_or(0, |o| o.iterations)
+    }
+
+    /// Forgets the optimizer state (the next training step starts fresh).
+    pub fn reset_optimizer(&mut self) {
+        self.optimizer = None;
+    }
+
+    /// Downloads the optimizer state: the step count, then per parameter its slots.
+    pub fn optimizer_state_to_host(&self) -> Result<Option<(u64, Vec<Vec<HostTensor>>)>, EngineError> {
+        let Some(opt) = &self.optimizer else { return Ok(None) };
+        guarded(&self.device, || {
+            let slots = opt
+                .slots
+                .iter()
+                .zip(&self.ranks)
+                .map(|(s, &r)| s.iter().map(|t| download(Slot::F(t.clone()), r)).collect())
+                .collect::<Result<_, _>>()?;
+            Ok(Some((opt.iterations, slots)))
+        })
+    }
+
+    /// Copies this session to another device: parameters and optimizer state.
+    pub fn to_device(&self, device: &EngineDevice) -> Result<Session, EngineError> {
+        guarded(device, || {
+            let target = device.burn();
+            let mv = |t: &FloatT| t.clone().to_device(target);
+            Ok(Session {
+                device: device.clone(),
+                params: self.params.iter().map(mv).collect(),
+                ranks: self.ranks.clone(),
+                trainable: self.trainable.clone(),
+                optimizer: self.optimizer.as_ref().map(|o| OptimizerState {
+                    kind: o.kind.clone(),
+                    iterations: o.iterations,
+                    slots: o.slots.iter().map(|s| s.iter().map(mv).collect()).collect(),
+                }),
+            })
+        })
+    }
+
+    fn check_plan(&self, plan: &Plan) -> Result<(), EngineError> {
+        if plan.param_count() != self.params.len() {
+            return Err(EngineError::Input(format!(
+                "the plan expects {} parameters, the session holds {}",
+                plan.param_count(),
+                self.params.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `plan` without gradients; returns its outputs.
+    pub fn run(&self, plan: &Plan, inputs: &[HostTensor], mode: RunMode) -> Result<Vec<HostTensor>, EngineError> {
+        self.check_plan(plan)?;
+        let inputs = plan.prepare_inputs(inputs)?;
+        guarded(&self.device, || {
+            let device = self.device.burn();
+            let uploaded = inputs.iter().map(|t| upload(t, device)).collect();
+            let params = self.params.iter().cloned().map(Slot::F).collect();
+            let ctx = Ctx { device, training: mode.training, seed: mode.seed };
+            let outs = plan.execute(uploaded, params, &ctx)?;
+            outs.into_iter().zip(plan.output_ranks()).map(|(o, r)| download(o, r)).collect()
+        })
+    }
+
+    /// One training step: runs `plan` with gradients, back-propagates from its first
+    /// output (a scalar loss) and updates every trainable parameter with `optimizer` at
+    /// learning rate `lr`. Returns all outputs as computed before the update.
+    pub fn train_step(
+        &mut self,
+        plan: &Plan,
+        inputs: &[HostTensor],
+        optimizer: &OptimizerKind,
+        lr: f32,
+        mode: RunMode,
+    ) -> Result<Vec<HostTensor>, EngineError> {
+        self.check_plan(plan)?;
+        let inputs = plan.prepare_inputs(inputs)?;
+        if self.optimizer.as_ref().is_none_or(|o| &o.kind != optimizer) {
+            let slots = self
+                .params
+                .iter()
+                .zip(&self.trainable)
+                .map(|(p, &t)| {
+                    if t {
+                        optimizer.slots().iter().map(|_| p.zeros_like()).collect()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            self.optimizer = Some(OptimizerState { kind: optimizer.clone(), iterations: 0, slots });
+        }
+        let device = self.device.clone();
+        guarded(&device, || {
+            let burn_device = device.burn();
+            let tracked: Vec<FloatT> = self
+                .params
+                .iter()
+                .zip(&self.trainable)
+                .map(|(p, &t)| {
+                    let p = p.clone().autodiff();
+                    if t { p.require_grad() } else { p }
+                })
+                .collect();
+            let uploaded = inputs.iter().map(|t| upload(t, burn_device)).collect();
+            let ctx = Ctx { device: burn_device, training: mode.training, seed: mode.seed };
+            let outs = plan.execute(uploaded, tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
+            let Some(Slot::F(loss)) = outs.first() else {
+                return Err(engine_error(&device, "the training graph's first output must be a float loss".into()));
+            };
+            let grads = loss.backward();
+            let state = self.optimizer.as_mut().expect("optimizer state was just created");
+            state.iterations += 1;
+            for (i, p) in tracked.iter().enumerate() {
+                if !self.trainable[i] {
+                    continue;
+                }
+                if let Some(g) = p.grad(&grads) {
+                    let current = self.params[i].clone();
+                    self.params[i] = optim::update(&state.kind, current, g, &mut state.slots[i], lr, state.iterations);
+                }
+            }
+            outs.into_iter()
+                .zip(plan.output_ranks())
+                .map(|(o, r)| {
+                    let o = match o {
+                        Slot::F(t) => Slot::F(t.inner()),
+                        s => s,
+                    };
+                    download(o, r)
+                })
+                .collect()
+        })
+    }
+}
