@@ -1,0 +1,76 @@
+//! Callbacks: code that runs at points of `fit`, as Keras's `keras.callbacks`.
+//!
+//! A callback implements the hooks it needs of [`Callback`]; each receives the model
+//! (to read or change weights, the learning rate, or set
+//! [`stop_training`](crate::Model::stop_training)) and the logs: a sorted map from
+//! names such as `loss`, `accuracy`, `val_loss` to their current values.
+//!
+//! ```
+//! use kiln::prelude::*;
+//! use kiln::callbacks::{Callback, Logs};
+//!
+//! /// Stops as soon as the training loss falls below a target.
+//! struct StopBelow(f64);
+//!
+//! impl Callback for StopBelow {
+//!     fn on_epoch_end(&mut self, model: &mut Model, _epoch: usize, logs: &mut Logs) -> kiln::Result<()> {
+//!         if logs.get("loss").is_some_and(|&l| l < self.0) {
+//!             model.stop_training = true;
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//! ```
+
+mod csv_logger;
+mod early_stopping;
+mod history;
+mod lr_scheduler;
+mod monitor;
+mod reduce_lr;
+mod terminate_on_nan;
+
+pub use csv_logger::CsvLogger;
+pub use early_stopping::EarlyStopping;
+pub use history::History;
+pub use lr_scheduler::LearningRateScheduler;
+pub use monitor::Mode;
+pub use reduce_lr::ReduceLrOnPlateau;
+pub use terminate_on_nan::TerminateOnNaN;
+
+use crate::error::Result;
+use crate::model::Model;
+use std::collections::BTreeMap;
+
+/// Named values at a point of training (`loss`, `accuracy`, `val_loss`, …), sorted by name
+/// as Keras prints them.
+pub type Logs = BTreeMap<String, f64>;
+
+/// Hooks into `fit`. Every hook does nothing by default.
+pub trait Callback {
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
+        Ok(())
+    }
+    /// After the last epoch.
+    fn on_train_end(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
+        Ok(())
+    }
+    /// Before each epoch (`epoch` counts from 0).
+    fn on_epoch_begin(&mut self, _model: &mut Model, _epoch: usize, _logs: &Logs) -> Result<()> {
+        Ok(())
+    }
+    /// After each epoch, with the epoch's training and validation results. Callbacks may
+    /// add entries (as `ReduceLROnPlateau` adds `learning_rate`).
+    fn on_epoch_end(&mut self, _model: &mut Model, _epoch: usize, _logs: &mut Logs) -> Result<()> {
+        Ok(())
+    }
+    /// Before each training batch (`batch` counts from 0 within the epoch).
+    fn on_batch_begin(&mut self, _model: &mut Model, _batch: usize, _logs: &Logs) -> Result<()> {
+        Ok(())
+    }
+    /// After each training batch, with the epoch's running averages.
+    fn on_batch_end(&mut self, _model: &mut Model, _batch: usize, _logs: &Logs) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! `ReduceLROnPlateau`: lowers the learning rate when a quantity stops improving.
+
+use super::{Callback, Logs, Mode};
+use crate::error::Result;
+use crate::model::Model;
+
+/// Multiplies the learning rate by `factor` when `monitor` has not improved by more than
+/// `min_delta` for `patience` epochs, then waits `cooldown` epochs; never below `min_lr`.
+/// Adds `learning_rate` to the logs.
+///
+/// Defaults as Keras: `monitor="val_loss"`, `factor=0.1`, `patience=10`, `mode=Auto`,
+/// `min_delta=1e-4`, `cooldown=0`, `min_lr=0`.
+#[derive(Clone, Debug)]
+pub struct ReduceLrOnPlateau {
+    monitor: String,
+    factor: f64,
+    patience: usize,
+    mode: Mode,
+    min_delta: f64,
+    cooldown: usize,
+    min_lr: f64,
+    verbose: bool,
+    wait: usize,
+    cooldown_counter: usize,
+    best: f64,
+}
+
+impl ReduceLrOnPlateau {
+    /// Keras's defaults.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        ReduceLrOnPlateau {
+            monitor: "val_loss".into(),
+            factor: 0.1,
+            patience: 10,
+            mode: Mode::Auto,
+            min_delta: 1e-4,
+            cooldown: 0,
+            min_lr: 0.0,
+            verbose: false,
+            wait: 0,
+            cooldown_counter: 0,
+            best: f64::INFINITY,
+        }
+    }
+    /// The log entry to watch.
+    pub fn monitor(mut self, m: &str) -> Self {
+        self.monitor = m.into();
+        self
+    }
+    /// Factor applied to the learning rate (must be below 1).
+    pub fn factor(mut self, f: f64) -> Self {
+        self.factor = f;
+        self
+    }
+    /// Epochs without improvement before reducing.
+    pub fn patience(mut self, p: usize) -> Self {
+        self.patience = p;
+        self
+    }
+    /// Direction of improvement.
+    pub fn mode(mut self, m: Mode) -> Self {
+        self.mode = m;
+        self
+    }
+    /// Smallest change that counts as an improvement.
+    pub fn min_delta(mut self, d: f64) -> Self {
+        self.min_delta = d;
+        self
+    }
+    /// Epochs to wait after a reduction.
+    pub fn cooldown(mut self, c: usize) -> Self {
+        self.cooldown = c;
+        self
+    }
+    /// Lower bound of the learning rate.
+    pub fn min_lr(mut self, m: f64) -> Self {
+        self.min_lr = m;
+        self
+    }
+    /// Print a line on each reduction.
+    pub fn verbose(mut self, v: bool) -> Self {
+        self.verbose = v;
+        self
+    }
+
+    fn higher(&self) -> bool {
+        self.mode.higher_is_better(&self.monitor)
+    }
+
+    fn improved(&self, current: f64) -> bool {
+        if self.higher() { current > self.best + self.min_delta } else { current < self.best - self.min_delta }
+    }
+}
+
+impl Callback for ReduceLrOnPlateau {
+    fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
+        self.wait = 0;
+        self.cooldown_counter = 0;
+        self.best = if self.higher() { f64::NEG_INFINITY } else { f64::INFINITY };
+        Ok(())
+    }
+
+    fn on_epoch_end(&mut self, model: &mut Model, epoch: usize, logs: &mut Logs) -> Result<()> {
+        let lr = model.learning_rate()? as f64;
+        logs.insert("learning_rate".into(), lr);
+        let Some(&current) = logs.get(&self.monitor) else {
+            eprintln!(
+                "Learning rate reduction is conditioned on metric `{}` which is not available. Available metrics are: {}",
+                self.monitor,
+                logs.keys().cloned().collect::<Vec<_>>().join(",")
+            );
+            return Ok(());
+        };
+        let in_cooldown = self.cooldown_counter > 0;
+        if in_cooldown {
+            self.cooldown_counter -= 1;
+            self.wait = 0;
+        }
+        if self.improved(current) {
+            self.best = current;
+            self.wait = 0;
+        } else if !in_cooldown {
+            self.wait += 1;
+            if self.wait >= self.patience && lr > self.min_lr {
+                let new_lr = (lr * self.factor).max(self.min_lr);
+                model.set_learning_rate(new_lr as f32)?;
+                if self.verbose {
+                    println!("\nEpoch {}: ReduceLROnPlateau reducing learning rate to {new_lr}.", epoch + 1);
+                }
+                self.cooldown_counter = self.cooldown;
+                self.wait = 0;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! `compile`: the training graph (model, losses, metrics) and the optimizer.
+
+use crate::error::{KilnError, Result};
+use crate::graph_ops::Ops;
+use crate::losses::Loss;
+use crate::metrics::{Metric, NamedMetric};
+use crate::model::Model;
+use crate::optimizers::{Optimizer, OptimizerArg};
+use kiln_burn::Plan;
+use kiln_ir::{Graph, TensorType, ValueId, verify};
+
+/// The loss argument of `compile`: one loss for every output, or one per output, each
+/// by Keras name or as a [`Loss`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum LossArg {
+    /// The same loss for every output.
+    One(LossName),
+    /// One loss per output, in output order.
+    PerOutput(Vec<LossName>),
+}
+
+/// A loss by name or in full.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LossName {
+    /// A Keras name.
+    Name(String),
+    /// A configured loss.
+    Loss(Loss),
+}
+
+impl LossName {
+    fn resolve(&self) -> Result<Loss> {
+        match self {
+            LossName::Name(n) => Loss::from_name(n),
+            LossName::Loss(l) => Ok(l.clone()),
+        }
+    }
+}
+
+impl From<&str> for LossArg {
+    fn from(s: &str) -> Self {
+        LossArg::One(LossName::Name(s.into()))
+    }
+}
+
+impl From<Loss> for LossArg {
+    fn from(l: Loss) -> Self {
+        LossArg::One(LossName::Loss(l))
+    }
+}
+
+impl From<Vec<&str>> for LossArg {
+    fn from(v: Vec<&str>) -> Self {
+        LossArg::PerOutput(v.into_iter().map(|s| LossName::Name(s.into())).collect())
+    }
+}
+
+impl From<Vec<Loss>> for LossArg {
+    fn from(v: Vec<Loss>) -> Self {
+        LossArg::PerOutput(v.into_iter().map(LossName::Loss).collect())
+    }
+}
+
+/// A compiled model's training set-up.
+pub(crate) struct Compiled {
+    pub optimizer: Optimizer,
+    pub plan: Plan,
+    pub graph: Graph,
+    /// Log names of the training graph's outputs (`loss`, then per-output losses, then
+    /// metrics).
+    pub log_names: Vec<String>,
+    /// The type each target must have.
+    pub target_types: Vec<TensorType>,
+    /// The loss of each output.
+    pub losses: Vec<Loss>,
+}
+
+impl Model {
+    /// Configures the model for training, as Keras's `compile(optimizer, loss, metrics)`.
+    ///
+    /// - `optimizer`: `"sgd"`, `"adam"`, `"rmsprop"` or a configured
+    ///   [`Sgd`](crate::optimizers::Sgd) / [`Adam`](crate::optimizers::Adam) /
+    ///   [`RmsProp`](crate::optimizers::RmsProp).
+    /// - `loss`: a Keras loss name or [`Loss`] for every output, or a `Vec` with one per output.
+    /// - `metrics`: metric names for every output (`"accuracy"` resolves as Keras does).
+    ///
+    /// ```
+    /// use kiln::prelude::*;
+    /// let mut model = Sequential::new();
+    /// model.add(Dense::new(3).activation("softmax").input_shape([4]))?;
+    /// model.compile("adam", "categorical_crossentropy", &["accuracy"])?;
+    /// let err = model.compile("adamm", "mse", &[]).unwrap_err().to_string();
+    /// assert_eq!(err, "unknown optimizer 'adamm'. Expected one of: sgd, adam, rmsprop");
+    /// # Ok::<(), kiln::KilnError>(())
+    /// ```
+    pub fn compile(&mut self, optimizer: impl Into<OptimizerArg>, loss: impl Into<LossArg>, metrics: &[&str]) -> Result<()> {
+        let optimizer = optimizer.into().resolve()?;
+        let names = self.output_names();
+        let built = self.built()?;
+        let outputs = built.graph.outputs().to_vec();
+        let losses: Vec<Loss> = match loss.into() {
+            LossArg::One(l) => {
+                let l = l.resolve()?;
+                vec![l; outputs.len()]
+            }
+            LossArg::PerOutput(v) => {
+                if v.len() != outputs.len() {
+                    return Err(KilnError::Model {
+                        model: self.name.clone(),
+                        message: format!("compile received {} losses for a model with {} outputs", v.len(), outputs.len()),
+                    });
+                }
+                v.iter().map(LossName::resolve).collect::<Result<_>>()?
+            }
+        };
+        let mut graph = built.graph.clone();
+        let multi = outputs.len() > 1;
+        let mut target_types = Vec::new();
+        let mut loss_values = Vec::new();
+        let mut metric_values: Vec<(String, ValueId)> = Vec::new();
+        for ((out, loss), name) in outputs.iter().zip(&losses).zip(&names) {
+            let pred_ty = graph.value_type(*out)?.clone();
+            let target_ty = loss.target_type(&pred_ty);
+            let target = graph.add_input(format!("{name}_target"), target_ty.clone());
+            target_types.push(target_ty);
+            loss_values.push(loss.emit(&mut graph, &format!("loss:{name}"), target, *out)?);
+            for m in metrics {
+                let metric = NamedMetric { name: m.to_string(), metric: Metric::resolve(m, loss, &pred_ty)? };
+                let v = metric.metric.emit(&mut graph, &format!("metric:{m}"), target, *out)?;
+                let key = if multi { format!("{name}_{m}") } else { m.to_string() };
+                metric_values.push((key, v));
+            }
+        }
+        let mut ops = Ops::new(&mut graph, "loss");
+        let mut total = loss_values[0];
+        for &l in &loss_values[1..] {
+            total = ops.add(total, l)?;
+        }
+        let mut graph_outputs = vec![total];
+        let mut log_names = vec!["loss".to_string()];
+        if multi {
+            for (l, name) in loss_values.iter().zip(&names) {
+                graph_outputs.push(*l);
+                log_names.push(format!("{name}_loss"));
+            }
+        }
+        for (k, v) in metric_values {
+            graph_outputs.push(v);
+            log_names.push(k);
+        }
+        graph.set_outputs(graph_outputs);
+        verify(&graph)?;
+        let plan = Plan::compile(&graph)?;
+        self.compiled = Some(Compiled { optimizer, plan, graph, log_names, target_types, losses });
+        self.built_mut()?.session.reset_optimizer();
+        Ok(())
+    }
+
+    pub(crate) fn compiled(&self) -> Result<&Compiled> {
+        self.compiled.as_ref().ok_or_else(|| KilnError::NotCompiled(self.name.clone()))
+    }
+
+    /// The optimizer's current learning rate.
+    pub fn learning_rate(&self) -> Result<f32> {
+        Ok(self.compiled()?.optimizer.learning_rate)
+    }
+
+    /// Sets the optimizer's learning rate (as callbacks do).
+    pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
+        let name = self.name.clone();
+        let compiled = self.compiled.as_mut().ok_or(KilnError::NotCompiled(name))?;
+        compiled.optimizer.learning_rate = lr;
+        Ok(())
+    }
+
+    /// The training graph (model, losses and metrics), once compiled.
+    pub fn training_graph(&self) -> Result<&Graph> {
+        Ok(&self.compiled()?.graph)
+    }
+}

@@ -1,0 +1,98 @@
+//! `evaluate` and `predict`.
+
+use super::data::{Data, batches, conform};
+use super::options::{EvaluateOptions, PredictOptions};
+use super::progress::ProgressBar;
+use super::train::{Averages, scalars};
+use crate::callbacks::Logs;
+use crate::error::{KilnError, Result};
+use crate::model::Model;
+use kiln_burn::RunMode;
+use kiln_ir::HostTensor;
+
+impl Model {
+    /// The loss and metrics on `x` and `y`, in inference mode (batches of 32), as Keras's
+    /// `evaluate(..., return_dict=True)`.
+    pub fn evaluate(&self, x: impl Into<Data>, y: impl Into<Data>) -> Result<Logs> {
+        self.evaluate_with(x, y, EvaluateOptions::default())
+    }
+
+    /// [`evaluate`](Model::evaluate) with options.
+    pub fn evaluate_with(&self, x: impl Into<Data>, y: impl Into<Data>, options: EvaluateOptions) -> Result<Logs> {
+        let (x, y) = self.conform_xy(x.into(), y.into())?;
+        if x.is_empty() {
+            return Err(KilnError::Data(format!("model '{}': evaluate received an empty dataset (0 samples)", self.name)));
+        }
+        let steps = x.len().div_ceil(options.batch_size.max(1));
+        let mut bar = ProgressBar::new(steps, options.verbose);
+        let logs = self.evaluate_inner(&x, &y, options.batch_size, &mut bar)?;
+        bar.finish(&logs);
+        Ok(logs)
+    }
+
+    pub(crate) fn evaluate_data(&self, x: &Data, y: &Data, batch_size: usize) -> Result<Logs> {
+        self.evaluate_inner(x, y, batch_size, &mut ProgressBar::new(1, 0))
+    }
+
+    fn evaluate_inner(&self, x: &Data, y: &Data, batch_size: usize, bar: &mut ProgressBar) -> Result<Logs> {
+        let compiled = self.compiled()?;
+        let session = &self.built()?.session;
+        let order: Vec<usize> = (0..x.len()).collect();
+        let mut averages = Averages::default();
+        for (i, idx) in batches(&order, batch_size).enumerate() {
+            let mut inputs = x.rows(idx);
+            inputs.extend(y.rows(idx));
+            let outs = session.run(&compiled.plan, &inputs, RunMode::default())?;
+            averages.add(&scalars(&outs), idx.len());
+            bar.update(i + 1, &averages.logs(&compiled.log_names, ""));
+        }
+        Ok(averages.logs(&compiled.log_names, ""))
+    }
+
+    /// The model's output for inputs `x`, in inference mode (batches of 32), for a model
+    /// with one output. Use [`predict_multi`](Model::predict_multi) for several outputs.
+    pub fn predict(&self, x: impl Into<Data>) -> Result<HostTensor> {
+        let mut outs = self.predict_multi(x, PredictOptions::default())?;
+        if outs.len() != 1 {
+            return Err(KilnError::Model {
+                model: self.name.clone(),
+                message: format!("predict returns one array but the model has {} outputs; use predict_multi", outs.len()),
+            });
+        }
+        Ok(outs.remove(0))
+    }
+
+    /// [`predict`](Model::predict) with options.
+    pub fn predict_with(&self, x: impl Into<Data>, options: PredictOptions) -> Result<HostTensor> {
+        let mut outs = self.predict_multi(x, options)?;
+        Ok(outs.remove(0))
+    }
+
+    /// Every output of the model for inputs `x`, in output order.
+    pub fn predict_multi(&self, x: impl Into<Data>, options: PredictOptions) -> Result<Vec<HostTensor>> {
+        let built = self.built()?;
+        let names: Vec<String> = built.graph.inputs().iter().map(|i| i.name.clone()).collect();
+        let types: Vec<_> = built.inputs.iter().map(|t| t.tensor_type().clone()).collect();
+        let x = conform(&self.name, "input", &names, &types, x.into())?;
+        if x.is_empty() {
+            return Err(KilnError::Data(format!("model '{}': predict received an empty dataset (0 samples)", self.name)));
+        }
+        let order: Vec<usize> = (0..x.len()).collect();
+        let mut parts: Vec<Vec<HostTensor>> = vec![Vec::new(); built.outputs.len()];
+        for idx in batches(&order, options.batch_size) {
+            let outs = built.session.run(&built.plan, &x.rows(idx), RunMode::default())?;
+            for (p, o) in parts.iter_mut().zip(outs) {
+                p.push(o);
+            }
+        }
+        parts
+            .iter()
+            .map(|p| {
+                HostTensor::concat_rows(p).ok_or_else(|| KilnError::Model {
+                    model: self.name.clone(),
+                    message: "the batches' outputs have different shapes".into(),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,14 @@
+//! `compile`, `fit`, `evaluate` and `predict`.
+
+mod compile;
+mod data;
+mod evaluate;
+mod options;
+mod progress;
+mod train;
+
+pub(crate) use compile::Compiled;
+pub use compile::LossArg;
+pub use data::Data;
+pub use options::{EvaluateOptions, FitOptions, PredictOptions};
+pub use progress::ProgressBar;

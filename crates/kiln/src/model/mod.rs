@@ -1,0 +1,181 @@
+//! Models: `Sequential` and Functional, both a [`Model`].
+
+mod build;
+mod sequential;
+mod symbolic;
+
+pub use sequential::{Sequential, SequentialEntry, WithInputShape};
+pub use symbolic::{Apply, Input, SymbolicTensor};
+pub(crate) use symbolic::{Producer, SymNode};
+
+use crate::devices::Device;
+use crate::error::{KilnError, Result};
+use crate::fit::Compiled;
+use kiln_burn::{Plan, Session};
+use kiln_ir::{Graph, HostTensor};
+use std::rc::Rc;
+
+/// How the model was put together (it changes how `summary` prints it).
+#[derive(Clone, Debug)]
+pub(crate) enum Kind {
+    /// Layers added in order.
+    Sequential { input: Option<SymbolicTensor>, tail: Option<SymbolicTensor>, pending: Vec<Box<dyn crate::layer::Layer>> },
+    /// Inputs and outputs given to [`Model::new`].
+    Functional,
+}
+
+/// The compiled form of a built model.
+pub(crate) struct Built {
+    pub inputs: Vec<SymbolicTensor>,
+    pub outputs: Vec<SymbolicTensor>,
+    /// Layer calls (and inputs) in execution order.
+    pub nodes: Vec<Rc<SymNode>>,
+    pub graph: Graph,
+    pub plan: Plan,
+    pub session: Session,
+}
+
+/// A model: a graph of layers with weights on a device. Made by [`Sequential::new`] or
+/// [`Model::new`]; trained with [`compile`](Model::compile) and [`fit`](Model::fit).
+///
+/// ```
+/// use kiln::prelude::*;
+/// let inputs = Input::new([784]);
+/// let x = Dense::new(64).activation("relu").apply(&inputs)?;
+/// let outputs = Dense::new(10).activation("softmax").apply(&x)?;
+/// let model = Model::new(&[&inputs], &[&outputs])?;
+/// assert_eq!(model.count_params(), 784 * 64 + 64 + 64 * 10 + 10);
+/// # Ok::<(), kiln::KilnError>(())
+/// ```
+pub struct Model {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) built: Option<Built>,
+    pub(crate) device: Device,
+    pub(crate) compiled: Option<Compiled>,
+    /// Set by a callback to end `fit` after the current epoch (Keras's
+    /// `model.stop_training`).
+    pub stop_training: bool,
+}
+
+impl Model {
+    /// A Functional model from its inputs to its outputs, named `functional`, `functional_1`, …
+    pub fn new(inputs: &[&SymbolicTensor], outputs: &[&SymbolicTensor]) -> Result<Model> {
+        let name = crate::names::unique_name("functional");
+        let mut model = Model {
+            name,
+            kind: Kind::Functional,
+            built: None,
+            device: Device::default_device()?,
+            compiled: None,
+            stop_training: false,
+        };
+        let inputs: Vec<SymbolicTensor> = inputs.iter().map(|t| (*t).clone()).collect();
+        let outputs: Vec<SymbolicTensor> = outputs.iter().map(|t| (*t).clone()).collect();
+        model.built = Some(build::build(&model.name, &model.device, inputs, outputs)?);
+        Ok(model)
+    }
+
+    /// Renames the model.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The device the model's weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub(crate) fn built(&self) -> Result<&Built> {
+        self.built.as_ref().ok_or_else(|| self.unbuilt())
+    }
+
+    pub(crate) fn built_mut(&mut self) -> Result<&mut Built> {
+        let err = self.unbuilt();
+        self.built.as_mut().ok_or(err)
+    }
+
+    fn unbuilt(&self) -> KilnError {
+        KilnError::Model {
+            model: self.name.clone(),
+            message: "the model has no input shape yet: add `Input::new([..])` first, or give the first layer `.input_shape([..])`".into(),
+        }
+    }
+
+    /// The model's IR graph (inference).
+    pub fn graph(&self) -> Result<&Graph> {
+        Ok(&self.built()?.graph)
+    }
+
+    /// Names of the output layers, in output order.
+    pub fn output_names(&self) -> Vec<String> {
+        self.built
+            .as_ref()
+            .map(|b| b.outputs.iter().map(|t| t.producer_name().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Total number of weights (trainable and not).
+    pub fn count_params(&self) -> usize {
+        self.built.as_ref().map_or(0, |b| b.graph.params().iter().map(|p| p.size()).sum())
+    }
+
+    /// Weight names (`dense/kernel`, …) in the order of [`get_weights`](Model::get_weights).
+    pub fn weight_names(&self) -> Vec<String> {
+        self.built
+            .as_ref()
+            .map(|b| b.graph.params().iter().map(|p| p.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Copies every weight to the host.
+    pub fn get_weights(&self) -> Result<Vec<HostTensor>> {
+        Ok(self.built()?.session.params_to_host()?)
+    }
+
+    /// Replaces every weight; shapes must match [`get_weights`](Model::get_weights).
+    pub fn set_weights(&mut self, weights: &[HostTensor]) -> Result<()> {
+        let name = self.name.clone();
+        let built = self.built_mut()?;
+        let params = built.graph.params();
+        if weights.len() != params.len() {
+            return Err(KilnError::Model {
+                model: name,
+                message: format!("set_weights expected {} weight tensors, received {}", params.len(), weights.len()),
+            });
+        }
+        for (p, w) in params.iter().zip(weights) {
+            if w.shape() != p.dims().as_slice() {
+                return Err(KilnError::Model {
+                    model: name,
+                    message: format!(
+                        "weight '{}' has shape {:?}; set_weights received {:?}",
+                        p.name,
+                        p.dims(),
+                        w.shape()
+                    ),
+                });
+            }
+        }
+        for (i, w) in weights.iter().enumerate() {
+            built.session.set_param(i, w)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the model (weights and optimizer state) to another device.
+    pub fn to_device(&mut self, device: &Device) -> Result<()> {
+        let engine = device.engine()?;
+        if let Some(built) = self.built.as_mut() {
+            built.session = built.session.to_device(&engine)?;
+        }
+        self.device = device.clone();
+        Ok(())
+    }
+}

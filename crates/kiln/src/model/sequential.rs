@@ -1,0 +1,128 @@
+//! `Sequential`: a model made of layers added one after the other.
+
+use super::symbolic::call_layer;
+use super::{Kind, Model, SymbolicTensor};
+use crate::devices::Device;
+use crate::error::{KilnError, Result};
+use crate::layer::Layer;
+use crate::model::Input;
+
+/// Builds a Sequential model: `Sequential::new()` returns a [`Model`] to which layers
+/// are [`add`](Model::add)ed in order.
+///
+/// ```
+/// use kiln::prelude::*;
+/// let mut model = Sequential::new();
+/// model.add(Dense::new(64).activation("relu").input_shape([100]))?;
+/// model.add(Dense::new(32).activation("relu"))?;
+/// model.add(Dense::new(10).activation("softmax"))?;
+/// assert_eq!(model.count_params(), 8874);
+/// # Ok::<(), kiln::KilnError>(())
+/// ```
+pub struct Sequential;
+
+impl Sequential {
+    /// An empty Sequential model named `sequential`, `sequential_1`, …
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> Model {
+        Model {
+            name: crate::names::unique_name("sequential"),
+            kind: Kind::Sequential { input: None, tail: None, pending: Vec::new() },
+            built: None,
+            device: Device::default_device().unwrap_or(Device::Ndarray),
+            compiled: None,
+            stop_training: false,
+        }
+    }
+}
+
+/// What [`Model::add`] takes: an `Input`, a layer, or a layer with its input shape.
+pub enum SequentialEntry {
+    /// The model's input.
+    Input(SymbolicTensor),
+    /// A layer.
+    Layer(Box<dyn Layer>),
+    /// A first layer with the input shape it expects (without the batch dimension).
+    Shaped(Box<dyn Layer>, Vec<usize>),
+}
+
+impl From<SymbolicTensor> for SequentialEntry {
+    fn from(t: SymbolicTensor) -> Self {
+        SequentialEntry::Input(t)
+    }
+}
+
+impl<L: Layer + Clone> From<L> for SequentialEntry {
+    fn from(l: L) -> Self {
+        SequentialEntry::Layer(Box::new(l))
+    }
+}
+
+/// Gives a layer the input shape of a Sequential model (Keras's `input_shape=`).
+pub trait WithInputShape {
+    /// This layer, expecting samples of `shape`.
+    fn input_shape(self, shape: impl IntoIterator<Item = usize>) -> SequentialEntry;
+}
+
+impl<L: Layer + Clone> WithInputShape for L {
+    fn input_shape(self, shape: impl IntoIterator<Item = usize>) -> SequentialEntry {
+        SequentialEntry::Shaped(Box::new(self), shape.into_iter().collect())
+    }
+}
+
+impl Model {
+    /// Adds a layer (or the input) to a Sequential model. Shapes are checked now: a
+    /// layer that cannot take the previous layer's output is refused with an error and
+    /// not added.
+    pub fn add(&mut self, entry: impl Into<SequentialEntry>) -> Result<()> {
+        let name = self.name.clone();
+        let Kind::Sequential { input, tail, pending } = &mut self.kind else {
+            return Err(KilnError::Model { model: name, message: "add() is for Sequential models; this one is Functional".into() });
+        };
+        let started = input.is_some() || !pending.is_empty();
+        let layer = match entry.into() {
+            SequentialEntry::Input(t) => {
+                if started {
+                    return Err(KilnError::Model { model: name, message: "an Input can only be the first entry of a Sequential model".into() });
+                }
+                *tail = Some(t.clone());
+                *input = Some(t);
+                return Ok(());
+            }
+            SequentialEntry::Shaped(layer, shape) => {
+                if started {
+                    return Err(KilnError::Model {
+                        model: name,
+                        message: format!("only the first layer can set the input shape; '{}' is not first", layer.name()),
+                    });
+                }
+                let t = Input::new(shape);
+                *tail = Some(t.clone());
+                *input = Some(t);
+                layer
+            }
+            SequentialEntry::Layer(layer) => layer,
+        };
+        if layer.takes_list() {
+            return Err(KilnError::Model {
+                model: name,
+                message: format!("'{}' merges several inputs and cannot be used in a Sequential model", layer.name()),
+            });
+        }
+        match tail {
+            Some(t) => {
+                let next = call_layer(layer, vec![t.clone()])?;
+                *tail = Some(next);
+            }
+            None => {
+                layer.validate()?;
+                pending.push(layer);
+                return Ok(());
+            }
+        }
+        let (inputs, outputs) = (vec![input.clone().expect("set above")], vec![tail.clone().expect("set above")]);
+        self.compiled = None;
+        self.built = Some(super::build::build(&name, &self.device, inputs, outputs)?);
+        Ok(())
+    }
+}
