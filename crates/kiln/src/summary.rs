@@ -81,8 +81,10 @@ fn row(widths: &[usize], cells: &[String], bar: &str, right_aligned: usize) -> V
         .collect()
 }
 
-/// Layer calls in Keras's display order: deepest first (inputs), ties by creation.
-fn display_order(nodes: &[Rc<SymNode>], outputs: &[u64]) -> Vec<Rc<SymNode>> {
+/// Layer calls in Keras's display order (deepest first: inputs; ties by creation), and
+/// whether the graph is a simple chain (one call per depth, each with at most one input),
+/// which Keras prints without the "Connected to" column.
+fn display_order(nodes: &[Rc<SymNode>], outputs: &[u64]) -> (Vec<Rc<SymNode>>, bool) {
     let mut depth: HashMap<u64, usize> = outputs.iter().map(|&id| (id, 0)).collect();
     // `nodes` is topological (inputs first): walk it backwards to push depths upstream.
     for node in nodes.iter().rev() {
@@ -94,7 +96,12 @@ fn display_order(nodes: &[Rc<SymNode>], outputs: &[u64]) -> Vec<Rc<SymNode>> {
     }
     let mut ordered = nodes.to_vec();
     ordered.sort_by_key(|n| (std::cmp::Reverse(depth[&n.id]), n.id));
-    ordered
+    let mut per_depth: HashMap<usize, usize> = HashMap::new();
+    for n in &ordered {
+        *per_depth.entry(depth[&n.id]).or_default() += 1;
+    }
+    let chain = per_depth.values().all(|&c| c == 1) && ordered.iter().all(|n| n.inputs.len() <= 1);
+    (ordered, chain)
 }
 
 impl Model {
@@ -104,24 +111,26 @@ impl Model {
             return format!("Model: \"{}\" (unbuilt: it has no input shape yet)\n", self.name);
         };
         let functional = matches!(self.kind, Kind::Functional);
-        let widths: &[usize] = if functional { &FUNCTIONAL_WIDTHS } else { &SEQUENTIAL_WIDTHS };
+        let outputs: Vec<u64> = built.outputs.iter().map(|t| t.node.id).collect();
+        let (order, chain) = display_order(&built.nodes, &outputs);
+        let connected = functional && !chain;
+        let widths: &[usize] = if connected { &FUNCTIONAL_WIDTHS } else { &SEQUENTIAL_WIDTHS };
         let mut params_of: HashMap<&str, usize> = HashMap::new();
         for p in built.graph.params() {
             let layer = p.name.rsplit_once('/').map_or(p.name.as_str(), |(l, _)| l);
             *params_of.entry(layer).or_default() += p.size();
         }
-        let outputs: Vec<u64> = built.outputs.iter().map(|t| t.node.id).collect();
         let mut lines = vec![format!("Model: \"{}\"", self.name)];
         lines.push(rule(widths, "┏", "━", "┳", "┓"));
         let mut header = vec!["Layer (type)".to_string(), "Output Shape".into(), "Param #".into()];
-        if functional {
+        if connected {
             header.push("Connected to".into());
         }
         lines.extend(row(widths, &header, "┃", 2));
         lines.push(rule(widths, "┡", "━", "╇", "┩"));
         let mut seen = std::collections::HashSet::new();
         let mut first = true;
-        for node in display_order(&built.nodes, &outputs) {
+        for node in order {
             let (name, class) = match &node.producer {
                 Producer::Input { name } if functional => (name.as_str(), "InputLayer"),
                 Producer::Input { .. } => continue,
@@ -140,7 +149,7 @@ impl Model {
                 shapes.join(", "),
                 grouped(params_of.get(name).copied().unwrap_or(0)),
             ];
-            if functional {
+            if connected {
                 let inbound: Vec<String> =
                     node.inputs.iter().map(|t| format!("{}[0][{}]", t.producer_name(), t.index)).collect();
                 cells.push(if inbound.is_empty() { "-".into() } else { inbound.join(", ") });
