@@ -22,7 +22,10 @@ pub(crate) fn upload_f32(v: Vec<f32>, dims: &[usize], device: &Device) -> FloatT
 /// Downloads a value of logical rank `rank`.
 pub(crate) fn download(slot: Slot, rank: usize) -> Result<HostTensor, EngineError> {
     let dims = logical(slot.dims(), rank);
-    let fail = |e: String| EngineError::Engine { engine: "burn".into(), message: e };
+    let fail = |e: String| EngineError::Engine {
+        engine: "burn".into(),
+        message: e,
+    };
     let t = match slot {
         Slot::F(t) => {
             let v = t.inner().into_data().convert::<f32>().try_into_vec::<f32>();

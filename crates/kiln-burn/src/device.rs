@@ -15,7 +15,11 @@ impl EngineDevice {
     /// Wraps a Burn device. `backend` is the Kiln backend name (`ndarray`, `flex`, …) and
     /// `name` what the adapter calls this device (`ndarray`, `wgpu:0 (llvmpipe)`, …).
     pub fn new(device: Device, backend: &'static str, name: impl Into<String>) -> Self {
-        EngineDevice { device, backend, name: name.into() }
+        EngineDevice {
+            device,
+            backend,
+            name: name.into(),
+        }
     }
 
     /// The Burn device.

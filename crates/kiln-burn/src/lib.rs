@@ -23,5 +23,5 @@ mod slot;
 pub use device::EngineDevice;
 pub use error::EngineError;
 pub use plan::Plan;
-pub use session::{RunMode, Session};
+pub use session::{OptimizerSnapshot, RunMode, Session};
 pub use slot::MAX_RANK;

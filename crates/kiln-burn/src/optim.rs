@@ -26,7 +26,12 @@ pub(crate) fn update(
                 param + m
             }
         }
-        OptimizerKind::Adam { beta_1, beta_2, epsilon, amsgrad } => {
+        OptimizerKind::Adam {
+            beta_1,
+            beta_2,
+            epsilon,
+            amsgrad,
+        } => {
             let t = step as i32;
             let beta_1_power = beta_1.powi(t);
             let beta_2_power = beta_2.powi(t);
@@ -44,7 +49,12 @@ pub(crate) fn update(
             };
             param - m.mul_scalar(alpha) / v.sqrt().add_scalar(epsilon)
         }
-        OptimizerKind::Rmsprop { rho, momentum, epsilon, centered } => {
+        OptimizerKind::Rmsprop {
+            rho,
+            momentum,
+            epsilon,
+            centered,
+        } => {
             let velocity = slots[0].clone().mul_scalar(rho) + grad.clone().square().mul_scalar(1.0 - rho);
             slots[0] = velocity.clone();
             let denominator = if centered {

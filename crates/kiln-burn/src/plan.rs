@@ -41,7 +41,10 @@ impl Plan {
     /// Verifies and compiles `graph`.
     pub fn compile(graph: &Graph) -> Result<Plan, EngineError> {
         verify(graph)?;
-        let unsupported = |message: String| EngineError::Unsupported { engine: "burn".into(), message };
+        let unsupported = |message: String| EngineError::Unsupported {
+            engine: "burn".into(),
+            message,
+        };
         for v in graph.values() {
             if v.ty.shape.rank() > MAX_RANK {
                 return Err(unsupported(format!(
@@ -88,12 +91,29 @@ impl Plan {
         let inputs = graph
             .inputs()
             .iter()
-            .map(|inp| (inp.value.index(), graph.values()[inp.value.index()].ty.clone(), inp.name.clone()))
+            .map(|inp| {
+                (
+                    inp.value.index(),
+                    graph.values()[inp.value.index()].ty.clone(),
+                    inp.name.clone(),
+                )
+            })
             .collect();
         let params = graph.params().iter().map(|p| p.value.index()).collect();
         let outputs = graph.outputs().iter().map(|&v| (v.index(), rank(v))).collect();
-        debug_assert!(graph.values().iter().all(|v| !matches!(v.def, ValueDef::Input(i) if i >= graph.inputs().len())));
-        Ok(Plan { steps, n_values, inputs, params, outputs })
+        debug_assert!(
+            graph
+                .values()
+                .iter()
+                .all(|v| !matches!(v.def, ValueDef::Input(i) if i >= graph.inputs().len()))
+        );
+        Ok(Plan {
+            steps,
+            n_values,
+            inputs,
+            params,
+            outputs,
+        })
     }
 
     /// Number of parameters the plan expects.
@@ -146,12 +166,7 @@ impl Plan {
 
     /// Runs the plan. `values` holds the uploaded inputs and parameters; the result is
     /// the outputs, in order.
-    pub(crate) fn execute(
-        &self,
-        inputs: Vec<Slot>,
-        params: Vec<Slot>,
-        ctx: &Ctx,
-    ) -> Result<Vec<Slot>, EngineError> {
+    pub(crate) fn execute(&self, inputs: Vec<Slot>, params: Vec<Slot>, ctx: &Ctx) -> Result<Vec<Slot>, EngineError> {
         let mut slots: Vec<Option<Slot>> = vec![None; self.n_values];
         for ((v, _, _), t) in self.inputs.iter().zip(inputs) {
             slots[*v] = Some(t);
@@ -168,7 +183,11 @@ impl Plan {
                     message: format!("value %{a} is missing at step {i}"),
                 })?);
             }
-            let step_ctx = Ctx { device: ctx.device, training: ctx.training, seed: ctx.seed ^ (i as u64).wrapping_mul(0x9E37_79B9) };
+            let step_ctx = Ctx {
+                device: ctx.device,
+                training: ctx.training,
+                seed: ctx.seed ^ (i as u64).wrapping_mul(0x9E37_79B9),
+            };
             let out = ops::lower(step, args, &step_ctx).map_err(|message| EngineError::Engine {
                 engine: "burn".into(),
                 message: format!("{} ({}): {message}", step.label, step.op),

@@ -18,6 +18,15 @@ pub struct RunMode {
     pub seed: u64,
 }
 
+/// The optimizer state in host memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerSnapshot {
+    /// Training steps taken.
+    pub iterations: u64,
+    /// Per parameter, its slots in the order of `OptimizerKind::slots` (empty when frozen).
+    pub slots: Vec<Vec<HostTensor>>,
+}
+
 #[derive(Clone)]
 struct OptimizerState {
     kind: OptimizerKind,
@@ -37,7 +46,10 @@ pub struct Session {
 }
 
 fn engine_error(device: &EngineDevice, message: String) -> EngineError {
-    EngineError::Engine { engine: device.name().to_string(), message }
+    EngineError::Engine {
+        engine: device.name().to_string(),
+        message,
+    }
 }
 
 /// Runs `f`, turning an engine panic into an error that names the device.
@@ -113,7 +125,10 @@ impl Session {
 
     /// Replaces parameter `index` with `value` (same shape).
     pub fn set_param(&mut self, index: usize, value: &HostTensor) -> Result<(), EngineError> {
-        let current = self.params.get(index).ok_or_else(|| EngineError::Input(format!("no parameter {index}")))?;
+        let current = self
+            .params
+            .get(index)
+            .ok_or_else(|| EngineError::Input(format!("no parameter {index}")))?;
         let dims = crate::slot::logical(current.dims(), self.ranks[index]);
         if value.shape() != dims.as_slice() {
             return Err(EngineError::Input(format!(
@@ -136,8 +151,8 @@ impl Session {
         self.optimizer = None;
     }
 
-    /// Downloads the optimizer state: the step count, then per parameter its slots.
-    pub fn optimizer_state_to_host(&self) -> Result<Option<(u64, Vec<Vec<HostTensor>>)>, EngineError> {
+    /// Downloads the optimizer state, if a training step has run.
+    pub fn optimizer_state_to_host(&self) -> Result<Option<OptimizerSnapshot>, EngineError> {
         let Some(opt) = &self.optimizer else { return Ok(None) };
         guarded(&self.device, || {
             let slots = opt
@@ -146,7 +161,7 @@ impl Session {
                 .zip(&self.ranks)
                 .map(|(s, &r)| s.iter().map(|t| download(Slot::F(t.clone()), r)).collect())
                 .collect::<Result<_, _>>()?;
-            Ok(Some((opt.iterations, slots)))
+            Ok(Some(OptimizerSnapshot { iterations: opt.iterations, slots }))
         })
     }
 
@@ -188,9 +203,16 @@ impl Session {
             let device = self.device.burn();
             let uploaded = inputs.iter().map(|t| upload(t, device)).collect();
             let params = self.params.iter().cloned().map(Slot::F).collect();
-            let ctx = Ctx { device, training: mode.training, seed: mode.seed };
+            let ctx = Ctx {
+                device,
+                training: mode.training,
+                seed: mode.seed,
+            };
             let outs = plan.execute(uploaded, params, &ctx)?;
-            outs.into_iter().zip(plan.output_ranks()).map(|(o, r)| download(o, r)).collect()
+            outs.into_iter()
+                .zip(plan.output_ranks())
+                .map(|(o, r)| download(o, r))
+                .collect()
         })
     }
 
@@ -220,7 +242,11 @@ impl Session {
                     }
                 })
                 .collect();
-            self.optimizer = Some(OptimizerState { kind: optimizer.clone(), iterations: 0, slots });
+            self.optimizer = Some(OptimizerState {
+                kind: optimizer.clone(),
+                iterations: 0,
+                slots,
+            });
         }
         let device = self.device.clone();
         guarded(&device, || {
@@ -235,10 +261,17 @@ impl Session {
                 })
                 .collect();
             let uploaded = inputs.iter().map(|t| upload(t, burn_device)).collect();
-            let ctx = Ctx { device: burn_device, training: mode.training, seed: mode.seed };
+            let ctx = Ctx {
+                device: burn_device,
+                training: mode.training,
+                seed: mode.seed,
+            };
             let outs = plan.execute(uploaded, tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
             let Some(Slot::F(loss)) = outs.first() else {
-                return Err(engine_error(&device, "the training graph's first output must be a float loss".into()));
+                return Err(engine_error(
+                    &device,
+                    "the training graph's first output must be a float loss".into(),
+                ));
             };
             let grads = loss.backward();
             let state = self.optimizer.as_mut().expect("optimizer state was just created");

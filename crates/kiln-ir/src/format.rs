@@ -16,7 +16,14 @@ pub fn node_text(graph: &Graph, node: &Node) -> String {
         .unwrap_or_else(|_| "?".into());
     let args: Vec<String> = node.inputs.iter().map(|v| v.to_string()).collect();
     let sep = if args.is_empty() { "" } else { " " };
-    format!("{}:{} = {}{sep}{}  ; {}", node.output, ty, node.op, args.join(", "), node.label)
+    format!(
+        "{}:{} = {}{sep}{}  ; {}",
+        node.output,
+        ty,
+        node.op,
+        args.join(", "),
+        node.label
+    )
 }
 
 impl fmt::Display for Graph {
@@ -28,7 +35,14 @@ impl fmt::Display for Graph {
         }
         for p in self.params() {
             let trainable = if p.trainable { "" } else { " frozen" };
-            writeln!(f, "  param {}:{} \"{}\" = {}{trainable}", p.value, p.ty, p.name, p.init.name())?;
+            writeln!(
+                f,
+                "  param {}:{} \"{}\" = {}{trainable}",
+                p.value,
+                p.ty,
+                p.name,
+                p.init.name()
+            )?;
         }
         for &id in self.order() {
             writeln!(f, "  {}", node_text(self, self.node(id)))?;
@@ -58,7 +72,11 @@ const FORMAT_NAME: &str = "kiln-ir";
 /// assert_eq!(from_json(&to_json(&g)).unwrap(), g);
 /// ```
 pub fn to_json(graph: &Graph) -> String {
-    let file = GraphFile { format: FORMAT_NAME.into(), version: FORMAT_VERSION, graph: graph.clone() };
+    let file = GraphFile {
+        format: FORMAT_NAME.into(),
+        version: FORMAT_VERSION,
+        graph: graph.clone(),
+    };
     serde_json::to_string_pretty(&file).unwrap_or_default()
 }
 

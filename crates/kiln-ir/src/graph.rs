@@ -114,7 +114,10 @@ impl Graph {
     pub fn add_input(&mut self, name: impl Into<String>, ty: TensorType) -> ValueId {
         let index = self.inputs.len();
         let value = self.new_value(ty, ValueDef::Input(index));
-        self.inputs.push(Input { name: name.into(), value });
+        self.inputs.push(Input {
+            name: name.into(),
+            value,
+        });
         value
     }
 
@@ -136,7 +139,13 @@ impl Graph {
         let id = ParamId(self.params.len() as u32);
         let ty = TensorType::f32(shape);
         let value = self.new_value(ty.clone(), ValueDef::Param(id));
-        self.params.push(Param { name, ty, init, trainable, value });
+        self.params.push(Param {
+            name,
+            ty,
+            init,
+            trainable,
+            value,
+        });
         Ok(value)
     }
 
@@ -154,7 +163,12 @@ impl Graph {
         })?;
         let node = NodeId(self.nodes.len() as u32);
         let output = self.new_value(ty, ValueDef::Node(node));
-        self.nodes.push(Node { op, inputs: inputs.to_vec(), output, label: label.to_string() });
+        self.nodes.push(Node {
+            op,
+            inputs: inputs.to_vec(),
+            output,
+            label: label.to_string(),
+        });
         self.order.push(node);
         Ok(output)
     }

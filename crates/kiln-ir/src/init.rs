@@ -61,10 +61,7 @@ pub fn compute_fans(shape: &[usize]) -> (f64, f64) {
         _ => {
             let r = shape.len();
             let receptive: usize = shape[..r - 2].iter().product();
-            (
-                (shape[r - 2] * receptive) as f64,
-                (shape[r - 1] * receptive) as f64,
-            )
+            ((shape[r - 2] * receptive) as f64, (shape[r - 1] * receptive) as f64)
         }
     }
 }
@@ -97,24 +94,21 @@ impl Initializer {
             }
         };
         let uniform = |rng: &mut Rng, limit: f64| -> Vec<f32> {
-            (0..n)
-                .map(|_| ((rng.uniform() * 2.0 - 1.0) * limit) as f32)
-                .collect()
+            (0..n).map(|_| ((rng.uniform() * 2.0 - 1.0) * limit) as f32).collect()
         };
         let truncated = |rng: &mut Rng, stddev: f64| -> Vec<f32> {
             (0..n).map(|_| (rng.truncated_normal() * stddev) as f32).collect()
         };
-        let scaled_truncated =
-            |rng: &mut Rng, scale: f64, mode: Mode| -> Vec<f32> {
-                truncated(rng, (scale / fan(mode)).sqrt() / TRUNCATED_STDDEV_CORRECTION)
-            };
+        let scaled_truncated = |rng: &mut Rng, scale: f64, mode: Mode| -> Vec<f32> {
+            truncated(rng, (scale / fan(mode)).sqrt() / TRUNCATED_STDDEV_CORRECTION)
+        };
         match self {
             Initializer::Zeros => vec![0.0; n],
             Initializer::Ones => vec![1.0; n],
             Initializer::Constant { value } => vec![*value; n],
-            Initializer::RandomNormal { mean, stddev } => (0..n)
-                .map(|_| (rng.normal() * *stddev as f64) as f32 + mean)
-                .collect(),
+            Initializer::RandomNormal { mean, stddev } => {
+                (0..n).map(|_| (rng.normal() * *stddev as f64) as f32 + mean).collect()
+            }
             Initializer::RandomUniform { minval, maxval } => (0..n)
                 .map(|_| minval + (rng.uniform() as f32) * (maxval - minval))
                 .collect(),

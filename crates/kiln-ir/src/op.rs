@@ -297,11 +297,7 @@ impl Op {
             Op::Dropout { rate } => format!("rate={rate}"),
             _ => String::new(),
         };
-        if attrs.is_empty() {
-            attrs
-        } else {
-            format!("[{attrs}]")
-        }
+        if attrs.is_empty() { attrs } else { format!("[{attrs}]") }
     }
 
     /// How many operands the op takes; `None` for any number ≥ 1.
@@ -318,10 +314,7 @@ impl Op {
     pub fn infer(&self, inputs: &[&TensorType]) -> Result<TensorType, String> {
         match self.arity() {
             Some(n) if inputs.len() != n => {
-                return Err(format!(
-                    "expected {n} operand(s), received {}",
-                    inputs.len()
-                ));
+                return Err(format!("expected {n} operand(s), received {}", inputs.len()));
             }
             None if inputs.is_empty() => return Err("expected at least 1 operand".into()),
             _ => {}
@@ -349,9 +342,7 @@ impl Op {
                 float_only(a)?;
                 float_only(b)?;
                 if a.shape.rank() < 2 || b.shape.rank() < 2 {
-                    return Err(format!(
-                        "matmul needs operands of rank ≥ 2, received {a} and {b}"
-                    ));
+                    return Err(format!("matmul needs operands of rank ≥ 2, received {a} and {b}"));
                 }
                 let (ra, rb) = (a.shape.rank(), b.shape.rank());
                 let (m, k1) = (a.shape.0[ra - 2], a.shape.0[ra - 1]);
@@ -359,9 +350,7 @@ impl Op {
                 if let (Some(x), Some(y)) = (k1, k2)
                     && x != y
                 {
-                    return Err(format!(
-                        "inner dimensions differ: {a} @ {b} (expected {x} == {y})"
-                    ));
+                    return Err(format!("inner dimensions differ: {a} @ {b} (expected {x} == {y})"));
                 }
                 let batch = broadcast_shapes(
                     &Shape(a.shape.0[..ra - 2].to_vec()),
@@ -418,8 +407,7 @@ impl Op {
                 }
                 let target_batch = shape.0.first().is_some_and(Option::is_none);
                 let source_batch = x.shape.0.first().is_some_and(Option::is_none);
-                if x.shape.0.iter().skip(1).any(Option::is_none) || target_batch != source_batch
-                {
+                if x.shape.0.iter().skip(1).any(Option::is_none) || target_batch != source_batch {
                     return Err(format!(
                         "cannot reshape {x} to {shape}: the batch dimension must stay first"
                     ));
@@ -537,21 +525,44 @@ mod tests {
     #[test]
     fn reduce_and_reshape_shapes() {
         let x = t(Shape::batched([2, 3]));
-        let r = Op::Reduce { kind: ReduceOp::Mean, axes: vec![2], keepdims: false };
+        let r = Op::Reduce {
+            kind: ReduceOp::Mean,
+            axes: vec![2],
+            keepdims: false,
+        };
         assert_eq!(r.infer(&[&x]).unwrap(), t(Shape::batched([2])));
-        let all = Op::Reduce { kind: ReduceOp::Sum, axes: vec![], keepdims: false };
+        let all = Op::Reduce {
+            kind: ReduceOp::Sum,
+            axes: vec![],
+            keepdims: false,
+        };
         assert_eq!(all.infer(&[&x]).unwrap(), t(Shape::scalar()));
-        let flat = Op::Reshape { shape: Shape::batched([6]) };
+        let flat = Op::Reshape {
+            shape: Shape::batched([6]),
+        };
         assert_eq!(flat.infer(&[&x]).unwrap(), t(Shape::batched([6])));
-        let bad = Op::Reshape { shape: Shape::batched([7]) };
+        let bad = Op::Reshape {
+            shape: Shape::batched([7]),
+        };
         assert!(bad.infer(&[&x]).unwrap_err().contains("6 elements"));
     }
 
     #[test]
     fn names_are_snake_case() {
-        assert_eq!(Op::Binary { kind: BinaryOp::Maximum }.name(), "maximum");
         assert_eq!(
-            Op::Reduce { kind: ReduceOp::Mean, axes: vec![1], keepdims: true }.to_string(),
+            Op::Binary {
+                kind: BinaryOp::Maximum
+            }
+            .name(),
+            "maximum"
+        );
+        assert_eq!(
+            Op::Reduce {
+                kind: ReduceOp::Mean,
+                axes: vec![1],
+                keepdims: true
+            }
+            .to_string(),
             "reduce_mean[axes=[1],keepdims=true]"
         );
     }

@@ -99,12 +99,7 @@ impl Shape {
 
     /// Whether a concrete shape fits this one (same rank, fixed dims equal).
     pub fn accepts(&self, concrete: &[usize]) -> bool {
-        self.0.len() == concrete.len()
-            && self
-                .0
-                .iter()
-                .zip(concrete)
-                .all(|(d, c)| d.is_none_or(|d| d == *c))
+        self.0.len() == concrete.len() && self.0.iter().zip(concrete).all(|(d, c)| d.is_none_or(|d| d == *c))
     }
 
     /// The shape as Keras prints it: `(None, 10)`.

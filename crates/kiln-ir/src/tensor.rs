@@ -65,12 +65,18 @@ impl HostTensor {
     pub fn zeros(shape: impl Into<Vec<usize>>) -> Self {
         let shape = shape.into();
         let n = shape.iter().product();
-        HostTensor { shape, data: HostData::F32(vec![0.0; n]) }
+        HostTensor {
+            shape,
+            data: HostData::F32(vec![0.0; n]),
+        }
     }
 
     /// A rank-0 f32 tensor.
     pub fn scalar(value: f32) -> Self {
-        HostTensor { shape: Vec::new(), data: HostData::F32(vec![value]) }
+        HostTensor {
+            shape: Vec::new(),
+            data: HostData::F32(vec![value]),
+        }
     }
 
     /// The shape.
@@ -135,7 +141,10 @@ impl HostTensor {
             (HostData::I32(v), DType::F32) => HostData::F32(v.iter().map(|&x| x as f32).collect()),
             (d, _) => d.clone(),
         };
-        HostTensor { shape: self.shape.clone(), data }
+        HostTensor {
+            shape: self.shape.clone(),
+            data,
+        }
     }
 
     /// The same elements with another shape of the same size.

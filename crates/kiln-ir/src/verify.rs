@@ -25,7 +25,10 @@ pub fn verify(graph: &Graph) -> Result<(), IrError> {
     for (i, input) in graph.inputs().iter().enumerate() {
         match values.get(input.value.index()) {
             Some(v) if v.def == ValueDef::Input(i) => defined[input.value.index()] = true,
-            _ => errors.push(format!("input {i} ('{}'): value {} is not defined as input {i}", input.name, input.value)),
+            _ => errors.push(format!(
+                "input {i} ('{}'): value {} is not defined as input {i}",
+                input.name, input.value
+            )),
         }
     }
     let mut names = std::collections::HashSet::new();
@@ -33,10 +36,16 @@ pub fn verify(graph: &Graph) -> Result<(), IrError> {
         let id = ParamId(i as u32);
         match values.get(p.value.index()) {
             Some(v) if v.def == ValueDef::Param(id) => defined[p.value.index()] = true,
-            _ => errors.push(format!("{id} ('{}'): value {} is not defined as this parameter", p.name, p.value)),
+            _ => errors.push(format!(
+                "{id} ('{}'): value {} is not defined as this parameter",
+                p.name, p.value
+            )),
         }
         if p.ty.shape.has_symbolic() || p.ty.dtype != crate::DType::F32 {
-            errors.push(format!("{id} ('{}'): a parameter must be f32 with a fixed shape, found {}", p.name, p.ty));
+            errors.push(format!(
+                "{id} ('{}'): a parameter must be f32 with a fixed shape, found {}",
+                p.name, p.ty
+            ));
         }
         if !names.insert(p.name.as_str()) {
             errors.push(format!("{id} ('{}'): the name is used twice", p.name));
@@ -84,7 +93,11 @@ pub fn verify(graph: &Graph) -> Result<(), IrError> {
             errors.push(format!("output {v}: not a defined value"));
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(IrError::Verify(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(IrError::Verify(errors))
+    }
 }
 
 #[cfg(test)]
@@ -95,7 +108,9 @@ mod tests {
     fn small() -> Graph {
         let mut g = Graph::new();
         let x = g.add_input("x", TensorType::f32(Shape::batched([4])));
-        let w = g.add_param("d/kernel", Shape::fixed([4, 2]), Initializer::Zeros, true).unwrap();
+        let w = g
+            .add_param("d/kernel", Shape::fixed([4, 2]), Initializer::Zeros, true)
+            .unwrap();
         let y = g.push(Op::Matmul, &[x, w], "d").unwrap();
         g.set_outputs(vec![y]);
         g
@@ -112,9 +127,14 @@ mod tests {
         // Break two invariants: repeat the node in the order and output an unknown value.
         g.set_order(vec![crate::NodeId(0), crate::NodeId(0)]);
         g.set_outputs(vec![crate::ValueId(9)]);
-        let IrError::Verify(errors) = verify(&g).unwrap_err() else { panic!() };
+        let IrError::Verify(errors) = verify(&g).unwrap_err() else {
+            panic!()
+        };
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(errors[0].starts_with("@0 (%2:f32[?,2] = matmul %0, %1  ; d): appears twice"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("@0 (%2:f32[?,2] = matmul %0, %1  ; d): appears twice"),
+            "{errors:?}"
+        );
         assert!(errors[1].starts_with("output %9"));
     }
 
@@ -122,11 +142,22 @@ mod tests {
     fn use_before_definition_is_found() {
         let mut g = small();
         let y = g.outputs()[0];
-        let z = g.push(Op::Activation { kind: crate::Activation::Relu }, &[y], "r").unwrap();
+        let z = g
+            .push(
+                Op::Activation {
+                    kind: crate::Activation::Relu,
+                },
+                &[y],
+                "r",
+            )
+            .unwrap();
         let order: Vec<_> = g.order().iter().rev().copied().collect();
         g.set_order(order);
         g.set_outputs(vec![z]);
         let err = verify(&g).unwrap_err().to_string();
-        assert!(err.contains("@1 (%3:f32[?,2] = relu %2  ; r): operand %2 is used before it is defined"), "{err}");
+        assert!(
+            err.contains("@1 (%3:f32[?,2] = relu %2  ; r): operand %2 is used before it is defined"),
+            "{err}"
+        );
     }
 }

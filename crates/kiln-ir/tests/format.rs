@@ -5,14 +5,49 @@ use kiln_ir::*;
 fn mlp() -> Graph {
     let mut g = Graph::new();
     let x = g.add_input("input_layer", TensorType::f32(Shape::batched([4])));
-    let w = g.add_param("dense/kernel", Shape::fixed([4, 3]), Initializer::GlorotUniform, true).unwrap();
-    let b = g.add_param("dense/bias", Shape::fixed([3]), Initializer::Constant { value: 0.1 }, false).unwrap();
+    let w = g
+        .add_param("dense/kernel", Shape::fixed([4, 3]), Initializer::GlorotUniform, true)
+        .unwrap();
+    let b = g
+        .add_param(
+            "dense/bias",
+            Shape::fixed([3]),
+            Initializer::Constant { value: 0.1 },
+            false,
+        )
+        .unwrap();
     let h = g.push(Op::Matmul, &[x, w], "dense").unwrap();
     let h = g.push(Op::BiasAdd, &[h, b], "dense").unwrap();
-    let h = g.push(Op::Activation { kind: Activation::LeakyRelu { negative_slope: 0.3 } }, &[h], "dense").unwrap();
+    let h = g
+        .push(
+            Op::Activation {
+                kind: Activation::LeakyRelu { negative_slope: 0.3 },
+            },
+            &[h],
+            "dense",
+        )
+        .unwrap();
     let h = g.push(Op::Dropout { rate: 0.25 }, &[h], "dropout").unwrap();
-    let y = g.push(Op::Activation { kind: Activation::Softmax { axis: 1 } }, &[h], "softmax").unwrap();
-    let m = g.push(Op::Reduce { kind: ReduceOp::Mean, axes: vec![], keepdims: false }, &[y], "mean").unwrap();
+    let y = g
+        .push(
+            Op::Activation {
+                kind: Activation::Softmax { axis: 1 },
+            },
+            &[h],
+            "softmax",
+        )
+        .unwrap();
+    let m = g
+        .push(
+            Op::Reduce {
+                kind: ReduceOp::Mean,
+                axes: vec![],
+                keepdims: false,
+            },
+            &[y],
+            "mean",
+        )
+        .unwrap();
     g.set_outputs(vec![y, m]);
     g
 }
@@ -39,7 +74,10 @@ fn a_corrupt_graph_is_refused_by_the_verifier() {
     let mut file: serde_json::Value = serde_json::from_str(&to_json(&mlp())).unwrap();
     file["graph"]["nodes"][1]["inputs"][0] = serde_json::json!(7);
     let err = from_json(&file.to_string()).unwrap_err().to_string();
-    assert!(err.contains("@1 (%4:f32[?,3] = bias_add %7, %2  ; dense): operand %7 is used before it is defined"), "{err}");
+    assert!(
+        err.contains("@1 (%4:f32[?,3] = bias_add %7, %2  ; dense): operand %7 is used before it is defined"),
+        "{err}"
+    );
 }
 
 #[test]

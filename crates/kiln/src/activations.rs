@@ -5,8 +5,22 @@ use kiln_ir::Activation;
 
 /// Every activation name Kiln accepts, as Keras spells them.
 pub const ACTIVATION_NAMES: &[&str] = &[
-    "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "elu", "selu",
-    "softplus", "softsign", "silu", "swish", "leaky_relu", "hard_sigmoid", "exponential",
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "gelu",
+    "elu",
+    "selu",
+    "softplus",
+    "softsign",
+    "silu",
+    "swish",
+    "leaky_relu",
+    "hard_sigmoid",
+    "exponential",
 ];
 
 /// The activation named `name` with Keras's default arguments, for an input of `rank`

@@ -23,15 +23,21 @@ pub enum Device {
 }
 
 /// The Cargo feature each known backend name needs.
-const BACKEND_FEATURES: &[(&str, &str)] = &[("flex", "flex"), ("wgpu", "wgpu"), ("tch", "tch"), ("gpu", "wgpu` or `tch")];
+const BACKEND_FEATURES: &[(&str, &str)] = &[
+    ("flex", "flex"),
+    ("wgpu", "wgpu"),
+    ("tch", "tch"),
+    ("gpu", "wgpu` or `tch"),
+];
 
 impl Device {
     /// The default device: `KILN_DEVICE` if set, else `cpu`.
     pub fn default_device() -> Result<Device> {
         match std::env::var("KILN_DEVICE") {
-            Ok(s) if !s.trim().is_empty() => s.trim().parse().map_err(|e: KilnError| {
-                KilnError::Device(format!("KILN_DEVICE={s}: {e}"))
-            }),
+            Ok(s) if !s.trim().is_empty() => s
+                .trim()
+                .parse()
+                .map_err(|e: KilnError| KilnError::Device(format!("KILN_DEVICE={s}: {e}"))),
             _ => "cpu".parse(),
         }
     }
@@ -96,7 +102,11 @@ pub fn devices() -> Vec<DeviceInfo> {
     let mut out = Vec::new();
     #[cfg(feature = "ndarray")]
     for d in kiln_ndarray::devices() {
-        out.push(DeviceInfo { device: Device::Ndarray, backend: d.backend(), name: d.name().to_string() });
+        out.push(DeviceInfo {
+            device: Device::Ndarray,
+            backend: d.backend(),
+            name: d.name().to_string(),
+        });
     }
     out
 }
@@ -118,8 +128,14 @@ mod tests {
     fn parsing_names_features_and_unknowns() {
         assert_eq!("cpu".parse::<Device>().unwrap(), Device::Ndarray);
         let err = "wgpu:0".parse::<Device>().unwrap_err().to_string();
-        assert_eq!(err, "device 'wgpu:0' needs a backend that is not compiled into this build: enable Kiln's Cargo feature `wgpu`");
+        assert_eq!(
+            err,
+            "device 'wgpu:0' needs a backend that is not compiled into this build: enable Kiln's Cargo feature `wgpu`"
+        );
         let err = "tpu".parse::<Device>().unwrap_err().to_string();
-        assert!(err.starts_with("unknown device 'tpu'. Expected one of: ndarray"), "{err}");
+        assert!(
+            err.starts_with("unknown device 'tpu'. Expected one of: ndarray"),
+            "{err}"
+        );
     }
 }

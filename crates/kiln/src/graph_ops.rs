@@ -11,7 +11,10 @@ pub(crate) struct Ops<'g> {
 
 impl<'g> Ops<'g> {
     pub fn new(g: &'g mut Graph, label: &str) -> Self {
-        Ops { g, label: label.to_string() }
+        Ops {
+            g,
+            label: label.to_string(),
+        }
     }
 
     pub fn push(&mut self, op: Op, args: &[ValueId]) -> Result<ValueId> {
@@ -77,7 +80,14 @@ impl<'g> Ops<'g> {
 
     fn reduce_last(&mut self, kind: ReduceOp, x: ValueId, keepdims: bool) -> Result<ValueId> {
         let axis = self.rank(x).saturating_sub(1);
-        self.push(Op::Reduce { kind, axes: vec![axis], keepdims }, &[x])
+        self.push(
+            Op::Reduce {
+                kind,
+                axes: vec![axis],
+                keepdims,
+            },
+            &[x],
+        )
     }
 
     pub fn sum_last(&mut self, x: ValueId, keepdims: bool) -> Result<ValueId> {
@@ -89,7 +99,14 @@ impl<'g> Ops<'g> {
     }
 
     pub fn mean_all(&mut self, x: ValueId) -> Result<ValueId> {
-        self.push(Op::Reduce { kind: ReduceOp::Mean, axes: vec![], keepdims: false }, &[x])
+        self.push(
+            Op::Reduce {
+                kind: ReduceOp::Mean,
+                axes: vec![],
+                keepdims: false,
+            },
+            &[x],
+        )
     }
 
     pub fn argmax_last(&mut self, x: ValueId) -> Result<ValueId> {

@@ -5,8 +5,17 @@ pub use kiln_ir::Initializer;
 
 /// Every initializer name Kiln accepts.
 pub const INITIALIZER_NAMES: &[&str] = &[
-    "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
-    "lecun_uniform", "random_normal", "random_uniform", "truncated_normal", "zeros", "ones",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "zeros",
+    "ones",
 ];
 
 /// An initializer given by name (Keras defaults for its arguments) or in full.
@@ -46,9 +55,18 @@ impl InitializerArg {
             "he_uniform" => Initializer::HeUniform,
             "lecun_normal" => Initializer::LecunNormal,
             "lecun_uniform" => Initializer::LecunUniform,
-            "random_normal" => Initializer::RandomNormal { mean: 0.0, stddev: 0.05 },
-            "random_uniform" => Initializer::RandomUniform { minval: -0.05, maxval: 0.05 },
-            "truncated_normal" => Initializer::TruncatedNormal { mean: 0.0, stddev: 0.05 },
+            "random_normal" => Initializer::RandomNormal {
+                mean: 0.0,
+                stddev: 0.05,
+            },
+            "random_uniform" => Initializer::RandomUniform {
+                minval: -0.05,
+                maxval: 0.05,
+            },
+            "truncated_normal" => Initializer::TruncatedNormal {
+                mean: 0.0,
+                stddev: 0.05,
+            },
             "zeros" => Initializer::Zeros,
             "ones" => Initializer::Ones,
             other => {

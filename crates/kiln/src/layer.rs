@@ -93,7 +93,12 @@ pub struct EmitContext<'g> {
 impl<'g> EmitContext<'g> {
     pub(crate) fn new(graph: &'g mut Graph) -> Self {
         let weights = graph.params().iter().map(|p| (p.name.clone(), p.value)).collect();
-        EmitContext { graph, weights, layer: String::new(), trainable: true }
+        EmitContext {
+            graph,
+            weights,
+            layer: String::new(),
+            trainable: true,
+        }
     }
 
     pub(crate) fn enter(&mut self, layer: &dyn Layer) {

@@ -27,6 +27,7 @@
 
 pub mod activations;
 pub mod callbacks;
+pub mod datasets;
 mod devices;
 mod error;
 mod fit;
@@ -57,7 +58,9 @@ pub use kiln_ir as ir;
 
 /// The names most programs use.
 pub mod prelude {
-    pub use crate::callbacks::{Callback, CsvLogger, EarlyStopping, History, LearningRateScheduler, ReduceLrOnPlateau, TerminateOnNaN};
+    pub use crate::callbacks::{
+        Callback, CsvLogger, EarlyStopping, History, LearningRateScheduler, ReduceLrOnPlateau, TerminateOnNaN,
+    };
     pub use crate::layers::{self, Add, Concatenate, Dense, Dropout, Flatten, Reshape};
     pub use crate::optimizers::{Adam, RmsProp, Sgd};
     pub use crate::{Apply, Device, FitOptions, Input, KilnError, Model, Sequential, Tensor, WithInputShape};

@@ -50,8 +50,14 @@ pub enum Loss {
 
 /// Every loss name Kiln accepts.
 pub const LOSS_NAMES: &[&str] = &[
-    "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
-    "mean_squared_error", "mse", "mean_absolute_error", "mae", "huber",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy",
+    "mean_squared_error",
+    "mse",
+    "mean_absolute_error",
+    "mae",
+    "huber",
 ];
 
 impl Loss {
@@ -65,7 +71,11 @@ impl Loss {
             "mean_absolute_error" | "mae" => Loss::MeanAbsoluteError,
             "huber" | "huber_loss" => Loss::Huber { delta: 1.0 },
             other => {
-                return Err(KilnError::UnknownName { kind: "loss", name: other.into(), expected: LOSS_NAMES.join(", ") });
+                return Err(KilnError::UnknownName {
+                    kind: "loss",
+                    name: other.into(),
+                    expected: LOSS_NAMES.join(", "),
+                });
             }
         })
     }

@@ -27,8 +27,15 @@ pub enum Metric {
 
 /// Every metric name Kiln accepts.
 pub const METRIC_NAMES: &[&str] = &[
-    "accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
-    "mean_squared_error", "mse", "mean_absolute_error", "mae",
+    "accuracy",
+    "acc",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "binary_accuracy",
+    "mean_squared_error",
+    "mse",
+    "mean_absolute_error",
+    "mae",
 ];
 
 /// A metric with the name it is logged under (the name it was asked for, as in Keras).
@@ -62,7 +69,11 @@ impl Metric {
             "mean_squared_error" | "mse" => Metric::MeanSquaredError,
             "mean_absolute_error" | "mae" => Metric::MeanAbsoluteError,
             other => {
-                return Err(KilnError::UnknownName { kind: "metric", name: other.into(), expected: METRIC_NAMES.join(", ") });
+                return Err(KilnError::UnknownName {
+                    kind: "metric",
+                    name: other.into(),
+                    expected: METRIC_NAMES.join(", "),
+                });
             }
         })
     }
@@ -78,7 +89,11 @@ impl Metric {
             }
             Metric::SparseCategoricalAccuracy => {
                 let p = ops.argmax_last(y_pred)?;
-                let t = if ops.dtype(y_true) == DType::I32 { y_true } else { ops.push(Op::Cast { to: DType::I32 }, &[y_true])? };
+                let t = if ops.dtype(y_true) == DType::I32 {
+                    y_true
+                } else {
+                    ops.push(Op::Cast { to: DType::I32 }, &[y_true])?
+                };
                 ops.compare(CompareOp::Equal, t, p)?
             }
             Metric::BinaryAccuracy { threshold } => {

@@ -14,7 +14,11 @@ pub fn unique_name(prefix: &str) -> String {
     COUNTERS.with(|c| {
         let mut c = c.borrow_mut();
         let n = c.entry(prefix.to_string()).or_insert(0);
-        let name = if *n == 0 { prefix.to_string() } else { format!("{prefix}_{n}") };
+        let name = if *n == 0 {
+            prefix.to_string()
+        } else {
+            format!("{prefix}_{n}")
+        };
         *n += 1;
         name
     })

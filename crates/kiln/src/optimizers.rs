@@ -92,7 +92,11 @@ impl Sgd {
     /// Keras's defaults.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        Sgd { learning_rate: 0.01, momentum: 0.0, nesterov: false }
+        Sgd {
+            learning_rate: 0.01,
+            momentum: 0.0,
+            nesterov: false,
+        }
     }
     /// Sets the learning rate.
     pub fn learning_rate(mut self, lr: f32) -> Self {
@@ -113,7 +117,13 @@ impl Sgd {
 
 impl From<Sgd> for Optimizer {
     fn from(o: Sgd) -> Self {
-        Optimizer { kind: OptimizerKind::Sgd { momentum: o.momentum, nesterov: o.nesterov }, learning_rate: o.learning_rate }
+        Optimizer {
+            kind: OptimizerKind::Sgd {
+                momentum: o.momentum,
+                nesterov: o.nesterov,
+            },
+            learning_rate: o.learning_rate,
+        }
     }
 }
 
@@ -138,7 +148,13 @@ impl Adam {
     /// Keras's defaults.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        Adam { learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false }
+        Adam {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            amsgrad: false,
+        }
     }
     /// Sets the learning rate.
     pub fn learning_rate(mut self, lr: f32) -> Self {
@@ -170,7 +186,12 @@ impl Adam {
 impl From<Adam> for Optimizer {
     fn from(o: Adam) -> Self {
         Optimizer {
-            kind: OptimizerKind::Adam { beta_1: o.beta_1, beta_2: o.beta_2, epsilon: o.epsilon, amsgrad: o.amsgrad },
+            kind: OptimizerKind::Adam {
+                beta_1: o.beta_1,
+                beta_2: o.beta_2,
+                epsilon: o.epsilon,
+                amsgrad: o.amsgrad,
+            },
             learning_rate: o.learning_rate,
         }
     }
@@ -197,7 +218,13 @@ impl RmsProp {
     /// Keras's defaults.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        RmsProp { learning_rate: 0.001, rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false }
+        RmsProp {
+            learning_rate: 0.001,
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            centered: false,
+        }
     }
     /// Sets the learning rate.
     pub fn learning_rate(mut self, lr: f32) -> Self {
@@ -229,7 +256,12 @@ impl RmsProp {
 impl From<RmsProp> for Optimizer {
     fn from(o: RmsProp) -> Self {
         Optimizer {
-            kind: OptimizerKind::Rmsprop { rho: o.rho, momentum: o.momentum, epsilon: o.epsilon, centered: o.centered },
+            kind: OptimizerKind::Rmsprop {
+                rho: o.rho,
+                momentum: o.momentum,
+                epsilon: o.epsilon,
+                centered: o.centered,
+            },
             learning_rate: o.learning_rate,
         }
     }

@@ -13,7 +13,7 @@ fn grouped(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -38,7 +38,11 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
         if candidate.chars().count() <= width {
             line = candidate;
             continue;
@@ -114,7 +118,11 @@ impl Model {
         let outputs: Vec<u64> = built.outputs.iter().map(|t| t.node.id).collect();
         let (order, chain) = display_order(&built.nodes, &outputs);
         let connected = functional && !chain;
-        let widths: &[usize] = if connected { &FUNCTIONAL_WIDTHS } else { &SEQUENTIAL_WIDTHS };
+        let widths: &[usize] = if connected {
+            &FUNCTIONAL_WIDTHS
+        } else {
+            &SEQUENTIAL_WIDTHS
+        };
         let mut params_of: HashMap<&str, usize> = HashMap::new();
         for p in built.graph.params() {
             let layer = p.name.rsplit_once('/').map_or(p.name.as_str(), |(l, _)| l);
@@ -150,15 +158,28 @@ impl Model {
                 grouped(params_of.get(name).copied().unwrap_or(0)),
             ];
             if connected {
-                let inbound: Vec<String> =
-                    node.inputs.iter().map(|t| format!("{}[0][{}]", t.producer_name(), t.index)).collect();
-                cells.push(if inbound.is_empty() { "-".into() } else { inbound.join(", ") });
+                let inbound: Vec<String> = node
+                    .inputs
+                    .iter()
+                    .map(|t| format!("{}[0][{}]", t.producer_name(), t.index))
+                    .collect();
+                cells.push(if inbound.is_empty() {
+                    "-".into()
+                } else {
+                    inbound.join(", ")
+                });
             }
             lines.extend(row(widths, &cells, "│", 2));
         }
         lines.push(rule(widths, "└", "─", "┴", "┘"));
         let total: usize = built.graph.params().iter().map(|p| p.size()).sum();
-        let trainable: usize = built.graph.params().iter().filter(|p| p.trainable).map(|p| p.size()).sum();
+        let trainable: usize = built
+            .graph
+            .params()
+            .iter()
+            .filter(|p| p.trainable)
+            .map(|p| p.size())
+            .sum();
         let line = |label: &str, n: usize| format!(" {label}: {} ({})", grouped(n), readable_size(n * 4));
         lines.push(line("Total params", total));
         lines.push(line("Trainable params", trainable));

@@ -33,7 +33,11 @@ fn every_activation_matches_keras() {
         let got = activation_output(name, &x);
         let err = max_abs_diff(&got, &f32_tensor(expected));
         // exp(x) reaches ~50 on these inputs: compare it relatively.
-        let tol = if name == "exponential" { 1e-6 * 55.0 } else { FORWARD_TOL };
+        let tol = if name == "exponential" {
+            1e-6 * 55.0
+        } else {
+            FORWARD_TOL
+        };
         assert!(err <= tol, "{name}: max abs error {err}");
         println!("activation {name}: max abs error {err:.2e}");
         worst.push((name.clone(), err));
@@ -56,7 +60,7 @@ fn softmax_on_another_axis_matches_keras() {
         graph.set_outputs(vec![y]);
         let plan = kiln_burn::Plan::compile(&graph).unwrap();
         let session = kiln_burn::Session::new(&kiln_ndarray::device(), &graph, &[]).unwrap();
-        let got = session.run(&plan, &[x.clone()], Default::default()).unwrap().remove(0);
+        let got = session.run(&plan, std::slice::from_ref(&x), Default::default()).unwrap().remove(0);
         let err = max_abs_diff(&got, &f32_tensor(&g["outputs"][key]));
         assert!(err <= FORWARD_TOL, "{key}: {err}");
     }
@@ -69,10 +73,18 @@ fn dense_matches_keras() {
     let (kernel, bias) = (f32_tensor(&g["kernel"]), f32_tensor(&g["bias"]));
     for (key, expected) in g["outputs"].as_object().unwrap() {
         let input = Input::new([4]);
-        let layer = if key == "no_bias" { Dense::new(5).use_bias(false) } else { Dense::new(5).activation(key) };
+        let layer = if key == "no_bias" {
+            Dense::new(5).use_bias(false)
+        } else {
+            Dense::new(5).activation(key)
+        };
         let out = layer.apply(&input).unwrap();
         let mut model = Model::new(&[&input], &[&out]).unwrap();
-        let weights = if key == "no_bias" { vec![kernel.clone()] } else { vec![kernel.clone(), bias.clone()] };
+        let weights = if key == "no_bias" {
+            vec![kernel.clone()]
+        } else {
+            vec![kernel.clone(), bias.clone()]
+        };
         model.set_weights(&weights).unwrap();
         let err = max_abs_diff(&model.predict(&x).unwrap(), &f32_tensor(expected));
         assert!(err <= FORWARD_TOL, "Dense {key}: {err}");
@@ -88,7 +100,9 @@ fn loss_from_case(case: &Value) -> Loss {
         "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits },
         "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy { from_logits },
         "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits },
-        "huber" => Loss::Huber { delta: args["delta"].as_f64().unwrap_or(1.0) as f32 },
+        "huber" => Loss::Huber {
+            delta: args["delta"].as_f64().unwrap_or(1.0) as f32,
+        },
         other => Loss::from_name(other).unwrap(),
     }
 }
@@ -100,7 +114,11 @@ fn every_loss_matches_keras() {
     for case in cases {
         let y_pred = f32_tensor(&case["y_pred"]);
         let sparse = case["name"] == "sparse_categorical_crossentropy";
-        let y_true = if sparse { i32_tensor(&case["y_true"]) } else { f32_tensor(&case["y_true"]) };
+        let y_true = if sparse {
+            i32_tensor(&case["y_true"])
+        } else {
+            f32_tensor(&case["y_true"])
+        };
         // An identity model turns `evaluate` into the loss of `y_pred` itself.
         let input = Input::new(y_pred.shape()[1..].iter().copied());
         let out = layers::Activation::new("linear").apply(&input).unwrap();
@@ -108,11 +126,24 @@ fn every_loss_matches_keras() {
         model.compile("sgd", loss_from_case(case), &[]).unwrap();
         let n = y_pred.shape()[0];
         let logs = model
-            .evaluate_with(&y_pred, &y_true, kiln::EvaluateOptions { batch_size: n, verbose: 0 })
+            .evaluate_with(
+                &y_pred,
+                &y_true,
+                kiln::EvaluateOptions {
+                    batch_size: n,
+                    verbose: 0,
+                },
+            )
             .unwrap();
         let expected = case["value"].as_f64().unwrap();
         let err = (logs["loss"] - expected).abs() as f32;
-        assert!(err <= FORWARD_TOL, "{} {}: got {} expected {expected}", case["name"], case["args"], logs["loss"]);
+        assert!(
+            err <= FORWARD_TOL,
+            "{} {}: got {} expected {expected}",
+            case["name"],
+            case["args"],
+            logs["loss"]
+        );
         println!("loss {} {}: abs error {err:.2e}", case["name"], case["args"]);
     }
     assert!(cases.len() >= 13);
@@ -123,7 +154,11 @@ fn optimizer_from_run(run: &Value) -> Optimizer {
     let f = |k: &str, d: f64| c[k].as_f64().unwrap_or(d) as f32;
     let b = |k: &str| c[k].as_bool().unwrap_or(false);
     match run["optimizer"].as_str().unwrap() {
-        "sgd" => Sgd::new().learning_rate(f("learning_rate", 0.01)).momentum(f("momentum", 0.0)).nesterov(b("nesterov")).into(),
+        "sgd" => Sgd::new()
+            .learning_rate(f("learning_rate", 0.01))
+            .momentum(f("momentum", 0.0))
+            .nesterov(b("nesterov"))
+            .into(),
         "adam" => Adam::new()
             .learning_rate(f("learning_rate", 0.001))
             .beta_1(f("beta_1", 0.9))
@@ -153,16 +188,31 @@ fn five_training_steps_of_every_optimizer_match_keras() {
         model.add(Dense::new(3).activation("softmax").name("dense_1")).unwrap();
         assert_eq!(model.weight_names(), keys);
         model.set_weights(&initial).unwrap();
-        model.compile(optimizer_from_run(run), run["loss"].as_str().unwrap(), &[]).unwrap();
+        model
+            .compile(optimizer_from_run(run), run["loss"].as_str().unwrap(), &[])
+            .unwrap();
         for (step, expected) in run["losses"].as_array().unwrap().iter().enumerate() {
             let logs = model.train_on_batch(&x, &y).unwrap();
             let err = (logs["loss"] - expected.as_f64().unwrap()).abs() as f32;
-            assert!(err <= TRAINING_TOL, "{} {}: step {step} loss error {err}", run["optimizer"], run["config"]);
+            assert!(
+                err <= TRAINING_TOL,
+                "{} {}: step {step} loss error {err}",
+                run["optimizer"],
+                run["config"]
+            );
         }
         for (w, k) in model.get_weights().unwrap().iter().zip(keys) {
             let err = max_abs_diff(w, &f32_tensor(&run["final_weights"][k]));
-            assert!(err <= TRAINING_TOL, "{} {}: {k} error {err}", run["optimizer"], run["config"]);
-            println!("{} {} {k}: max abs error after 5 steps {err:.2e}", run["optimizer"], run["config"]);
+            assert!(
+                err <= TRAINING_TOL,
+                "{} {}: {k} error {err}",
+                run["optimizer"],
+                run["config"]
+            );
+            println!(
+                "{} {} {k}: max abs error after 5 steps {err:.2e}",
+                run["optimizer"], run["config"]
+            );
         }
     }
     assert_eq!(runs.len(), 10);

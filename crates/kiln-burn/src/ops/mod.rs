@@ -35,20 +35,26 @@ pub(crate) fn lower(step: &Step, mut args: Vec<Slot>, ctx: &Ctx) -> Result<Slot,
             elementwise::compare(*kind, a, b)
         }
         Op::Constant { value } => Ok(Slot::F(elementwise::constant(*value, ctx.device))),
-        Op::Activation { kind } => {
-            Ok(Slot::F(activation::activation(*kind, float(args.remove(0))?, ranks[0])))
-        }
+        Op::Activation { kind } => Ok(Slot::F(activation::activation(*kind, float(args.remove(0))?, ranks[0]))),
         Op::Reshape { shape } => shape::reshape(args.remove(0), ranks[0], shape),
         Op::Concat { axis } => shape::concat(args, *axis, ranks[0]),
         Op::Cast { to } => Ok(shape::cast(args.remove(0), *to)),
         Op::OneHot { depth } => shape::one_hot(args.remove(0), ranks[0], *depth),
-        Op::Reduce { kind, axes, keepdims } => {
-            Ok(Slot::F(reduce::reduce(*kind, float(args.remove(0))?, ranks[0], axes, *keepdims)))
-        }
+        Op::Reduce { kind, axes, keepdims } => Ok(Slot::F(reduce::reduce(
+            *kind,
+            float(args.remove(0))?,
+            ranks[0],
+            axes,
+            *keepdims,
+        ))),
         Op::Argmax { axis } => Ok(Slot::I(reduce::argmax(float(args.remove(0))?, ranks[0], *axis))),
         Op::Dropout { rate } => {
             let x = float(args.remove(0))?;
-            Ok(Slot::F(if ctx.training { random::dropout(x, *rate, ctx) } else { x }))
+            Ok(Slot::F(if ctx.training {
+                random::dropout(x, *rate, ctx)
+            } else {
+                x
+            }))
         }
     }
 }

@@ -5,7 +5,11 @@ use kiln_ir::ReduceOp;
 
 pub(crate) fn reduce(kind: ReduceOp, x: FloatT, rank: usize, axes: &[usize], keepdims: bool) -> FloatT {
     let dims = logical(x.dims(), rank);
-    let axes: Vec<usize> = if axes.is_empty() { (0..rank).collect() } else { axes.to_vec() };
+    let axes: Vec<usize> = if axes.is_empty() {
+        (0..rank).collect()
+    } else {
+        axes.to_vec()
+    };
     let mut y = x;
     for &a in &axes {
         let b = burn_axis(a, rank);

@@ -24,10 +24,16 @@ pub(crate) fn reshape(x: Slot, rank: usize, target: &Shape) -> Result<Slot, Stri
 pub(crate) fn concat(args: Vec<Slot>, axis: usize, rank: usize) -> Result<Slot, String> {
     let b = burn_axis(axis, rank);
     if args.iter().all(|s| matches!(s, Slot::F(_))) {
-        let ts: Vec<FloatT> = args.into_iter().filter_map(|s| if let Slot::F(t) = s { Some(t) } else { None }).collect();
+        let ts: Vec<FloatT> = args
+            .into_iter()
+            .filter_map(|s| if let Slot::F(t) = s { Some(t) } else { None })
+            .collect();
         Ok(Slot::F(FloatT::cat(ts, b)))
     } else if args.iter().all(|s| matches!(s, Slot::I(_))) {
-        let ts: Vec<IntT> = args.into_iter().filter_map(|s| if let Slot::I(t) = s { Some(t) } else { None }).collect();
+        let ts: Vec<IntT> = args
+            .into_iter()
+            .filter_map(|s| if let Slot::I(t) = s { Some(t) } else { None })
+            .collect();
         Ok(Slot::I(IntT::cat(ts, b)))
     } else {
         Err("operands have different element types".into())
@@ -43,7 +49,9 @@ pub(crate) fn cast(x: Slot, to: DType) -> Slot {
 }
 
 pub(crate) fn one_hot(x: Slot, rank: usize, depth: usize) -> Result<Slot, String> {
-    let Slot::I(x) = x else { return Err("expected integer class indices".into()) };
+    let Slot::I(x) = x else {
+        return Err("expected integer class indices".into());
+    };
     if rank + 1 > MAX_RANK {
         return Err(format!("one_hot output would exceed rank {MAX_RANK}"));
     }
@@ -53,7 +61,7 @@ pub(crate) fn one_hot(x: Slot, rank: usize, depth: usize) -> Result<Slot, String
     let last = dims.len() - 1;
     dims[last] = depth;
     let out = padded(&dims);
-    let classes = burn::tensor::Tensor::<1, burn::tensor::Int>::arange(0..depth as i64, &column.device()).reshape(padded(&[depth]));
+    let classes = burn::tensor::Tensor::<1, burn::tensor::Int>::arange(0..depth as i64, &column.device())
+        .reshape(padded(&[depth]));
     Ok(Slot::F(column.expand(out).equal(classes.expand(out)).float()))
 }
-

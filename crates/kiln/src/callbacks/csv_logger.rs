@@ -22,7 +22,13 @@ pub struct CsvLogger {
 impl CsvLogger {
     /// A logger writing to `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        CsvLogger { path: path.into(), separator: ",".into(), append: false, keys: Vec::new(), lines: Vec::new() }
+        CsvLogger {
+            path: path.into(),
+            separator: ",".into(),
+            append: false,
+            keys: Vec::new(),
+            lines: Vec::new(),
+        }
     }
     /// The field separator.
     pub fn separator(mut self, s: &str) -> Self {
@@ -36,7 +42,10 @@ impl CsvLogger {
     }
 
     fn io_error(&self, e: impl std::fmt::Display) -> KilnError {
-        KilnError::Io { path: self.path.display().to_string(), message: e.to_string() }
+        KilnError::Io {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -48,7 +57,11 @@ impl Callback for CsvLogger {
             let text = std::fs::read_to_string(&self.path).map_err(|e| self.io_error(e))?;
             let mut lines = text.lines();
             if let Some(header) = lines.next() {
-                self.keys = header.split(self.separator.as_str()).skip(1).map(str::to_string).collect();
+                self.keys = header
+                    .split(self.separator.as_str())
+                    .skip(1)
+                    .map(str::to_string)
+                    .collect();
                 self.lines.push(header.to_string());
                 self.lines.extend(lines.map(str::to_string));
             }

@@ -103,7 +103,11 @@ impl EarlyStopping {
     }
 
     fn is_improvement(&self, value: f64, reference: f64) -> bool {
-        if self.higher() { value - self.min_delta > reference } else { value + self.min_delta < reference }
+        if self.higher() {
+            value - self.min_delta > reference
+        } else {
+            value + self.min_delta < reference
+        }
     }
 }
 
@@ -111,7 +115,11 @@ impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
         self.wait = 0;
         self.stopped_epoch = None;
-        self.best = if self.higher() { f64::NEG_INFINITY } else { f64::INFINITY };
+        self.best = if self.higher() {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
         self.best_weights = None;
         self.best_epoch = 0;
         Ok(())
@@ -151,7 +159,10 @@ impl Callback for EarlyStopping {
                 && let Some(w) = &self.best_weights
             {
                 if self.verbose {
-                    println!("Restoring model weights from the end of the best epoch: {}.", self.best_epoch + 1);
+                    println!(
+                        "Restoring model weights from the end of the best epoch: {}.",
+                        self.best_epoch + 1
+                    );
                 }
                 model.set_weights(w)?;
             }

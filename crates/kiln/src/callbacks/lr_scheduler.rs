@@ -20,7 +20,10 @@ pub struct LearningRateScheduler {
 impl LearningRateScheduler {
     /// A scheduler calling `schedule(epoch, lr)`.
     pub fn new(schedule: impl FnMut(usize, f64) -> f64 + 'static) -> Self {
-        LearningRateScheduler { schedule: Box::new(schedule), verbose: false }
+        LearningRateScheduler {
+            schedule: Box::new(schedule),
+            verbose: false,
+        }
     }
 
     /// Print the new rate each epoch.
@@ -42,7 +45,10 @@ impl Callback for LearningRateScheduler {
         }
         model.set_learning_rate(new_lr as f32)?;
         if self.verbose {
-            println!("\nEpoch {}: LearningRateScheduler setting learning rate to {new_lr}.", epoch + 1);
+            println!(
+                "\nEpoch {}: LearningRateScheduler setting learning rate to {new_lr}.",
+                epoch + 1
+            );
         }
         Ok(())
     }

@@ -22,7 +22,10 @@ impl Mode {
             Mode::Min => false,
             Mode::Max => true,
             Mode::Auto => {
-                monitor.ends_with("acc") || monitor.ends_with("accuracy") || monitor.ends_with("auc") || monitor.starts_with("fmeasure")
+                monitor.ends_with("acc")
+                    || monitor.ends_with("accuracy")
+                    || monitor.ends_with("auc")
+                    || monitor.starts_with("fmeasure")
             }
         }
     }

@@ -89,7 +89,11 @@ impl ReduceLrOnPlateau {
     }
 
     fn improved(&self, current: f64) -> bool {
-        if self.higher() { current > self.best + self.min_delta } else { current < self.best - self.min_delta }
+        if self.higher() {
+            current > self.best + self.min_delta
+        } else {
+            current < self.best - self.min_delta
+        }
     }
 }
 
@@ -97,7 +101,11 @@ impl Callback for ReduceLrOnPlateau {
     fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
         self.wait = 0;
         self.cooldown_counter = 0;
-        self.best = if self.higher() { f64::NEG_INFINITY } else { f64::INFINITY };
+        self.best = if self.higher() {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
         Ok(())
     }
 
@@ -126,7 +134,10 @@ impl Callback for ReduceLrOnPlateau {
                 let new_lr = (lr * self.factor).max(self.min_lr);
                 model.set_learning_rate(new_lr as f32)?;
                 if self.verbose {
-                    println!("\nEpoch {}: ReduceLROnPlateau reducing learning rate to {new_lr}.", epoch + 1);
+                    println!(
+                        "\nEpoch {}: ReduceLROnPlateau reducing learning rate to {new_lr}.",
+                        epoch + 1
+                    );
                 }
                 self.cooldown_counter = self.cooldown;
                 self.wait = 0;

@@ -93,7 +93,12 @@ impl Model {
     /// assert_eq!(err, "unknown optimizer 'adamm'. Expected one of: sgd, adam, rmsprop");
     /// # Ok::<(), kiln::KilnError>(())
     /// ```
-    pub fn compile(&mut self, optimizer: impl Into<OptimizerArg>, loss: impl Into<LossArg>, metrics: &[&str]) -> Result<()> {
+    pub fn compile(
+        &mut self,
+        optimizer: impl Into<OptimizerArg>,
+        loss: impl Into<LossArg>,
+        metrics: &[&str],
+    ) -> Result<()> {
         let optimizer = optimizer.into().resolve()?;
         let names = self.output_names();
         let built = self.built()?;
@@ -107,7 +112,11 @@ impl Model {
                 if v.len() != outputs.len() {
                     return Err(KilnError::Model {
                         model: self.name.clone(),
-                        message: format!("compile received {} losses for a model with {} outputs", v.len(), outputs.len()),
+                        message: format!(
+                            "compile received {} losses for a model with {} outputs",
+                            v.len(),
+                            outputs.len()
+                        ),
                     });
                 }
                 v.iter().map(LossName::resolve).collect::<Result<_>>()?
@@ -125,7 +134,10 @@ impl Model {
             target_types.push(target_ty);
             loss_values.push(loss.emit(&mut graph, &format!("loss:{name}"), target, *out)?);
             for m in metrics {
-                let metric = NamedMetric { name: m.to_string(), metric: Metric::resolve(m, loss, &pred_ty)? };
+                let metric = NamedMetric {
+                    name: m.to_string(),
+                    metric: Metric::resolve(m, loss, &pred_ty)?,
+                };
                 let v = metric.metric.emit(&mut graph, &format!("metric:{m}"), target, *out)?;
                 let key = if multi { format!("{name}_{m}") } else { m.to_string() };
                 metric_values.push((key, v));
@@ -151,13 +163,22 @@ impl Model {
         graph.set_outputs(graph_outputs);
         verify(&graph)?;
         let plan = Plan::compile(&graph)?;
-        self.compiled = Some(Compiled { optimizer, plan, graph, log_names, target_types, losses });
+        self.compiled = Some(Compiled {
+            optimizer,
+            plan,
+            graph,
+            log_names,
+            target_types,
+            losses,
+        });
         self.built_mut()?.session.reset_optimizer();
         Ok(())
     }
 
     pub(crate) fn compiled(&self) -> Result<&Compiled> {
-        self.compiled.as_ref().ok_or_else(|| KilnError::NotCompiled(self.name.clone()))
+        self.compiled
+            .as_ref()
+            .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))
     }
 
     /// The optimizer's current learning rate.

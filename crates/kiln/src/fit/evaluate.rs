@@ -21,7 +21,10 @@ impl Model {
     pub fn evaluate_with(&self, x: impl Into<Data>, y: impl Into<Data>, options: EvaluateOptions) -> Result<Logs> {
         let (x, y) = self.conform_xy(x.into(), y.into())?;
         if x.is_empty() {
-            return Err(KilnError::Data(format!("model '{}': evaluate received an empty dataset (0 samples)", self.name)));
+            return Err(KilnError::Data(format!(
+                "model '{}': evaluate received an empty dataset (0 samples)",
+                self.name
+            )));
         }
         let steps = x.len().div_ceil(options.batch_size.max(1));
         let mut bar = ProgressBar::new(steps, options.verbose);
@@ -56,7 +59,10 @@ impl Model {
         if outs.len() != 1 {
             return Err(KilnError::Model {
                 model: self.name.clone(),
-                message: format!("predict returns one array but the model has {} outputs; use predict_multi", outs.len()),
+                message: format!(
+                    "predict returns one array but the model has {} outputs; use predict_multi",
+                    outs.len()
+                ),
             });
         }
         Ok(outs.remove(0))
@@ -75,7 +81,10 @@ impl Model {
         let types: Vec<_> = built.inputs.iter().map(|t| t.tensor_type().clone()).collect();
         let x = conform(&self.name, "input", &names, &types, x.into())?;
         if x.is_empty() {
-            return Err(KilnError::Data(format!("model '{}': predict received an empty dataset (0 samples)", self.name)));
+            return Err(KilnError::Data(format!(
+                "model '{}': predict received an empty dataset (0 samples)",
+                self.name
+            )));
         }
         let order: Vec<usize> = (0..x.len()).collect();
         let mut parts: Vec<Vec<HostTensor>> = vec![Vec::new(); built.outputs.len()];

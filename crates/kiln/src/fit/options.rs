@@ -102,7 +102,10 @@ pub struct EvaluateOptions {
 
 impl Default for EvaluateOptions {
     fn default() -> Self {
-        EvaluateOptions { batch_size: 32, verbose: 0 }
+        EvaluateOptions {
+            batch_size: 32,
+            verbose: 0,
+        }
     }
 }
 

@@ -37,7 +37,9 @@ pub fn format_value(v: f64) -> String {
 }
 
 fn format_logs(logs: &Logs) -> String {
-    logs.iter().map(|(k, v)| format!(" - {k}: {}", format_value(*v))).collect()
+    logs.iter()
+        .map(|(k, v)| format!(" - {k}: {}", format_value(*v)))
+        .collect()
 }
 
 /// Time per step as Keras prints it: `25ms/step`, `3s/step`, `120us/step`.
@@ -92,7 +94,13 @@ impl ProgressBar {
         let elapsed = (now - self.start).as_secs_f64();
         let per = elapsed / current.max(1) as f64;
         let eta = per * (self.target - current.min(self.target)) as f64;
-        let line = format!("{} \x1b[1m{}s\x1b[0m {}{}", self.bar(current), eta.round() as u64, per_step(per), format_logs(logs));
+        let line = format!(
+            "{} \x1b[1m{}s\x1b[0m {}{}",
+            self.bar(current),
+            eta.round() as u64,
+            per_step(per),
+            format_logs(logs)
+        );
         self.print_in_place(&line);
     }
 
@@ -112,9 +120,19 @@ impl ProgressBar {
         match self.verbose {
             1 => {
                 let line = if self.tty {
-                    format!("{} \x1b[1m{}s\x1b[0m {per}{}", self.bar(self.target), elapsed.round() as u64, format_logs(logs))
+                    format!(
+                        "{} \x1b[1m{}s\x1b[0m {per}{}",
+                        self.bar(self.target),
+                        elapsed.round() as u64,
+                        format_logs(logs)
+                    )
                 } else {
-                    format!("{} {}s {per}{}", self.bar(self.target), elapsed.round() as u64, format_logs(logs))
+                    format!(
+                        "{} {}s {per}{}",
+                        self.bar(self.target),
+                        elapsed.round() as u64,
+                        format_logs(logs)
+                    )
                 };
                 if self.tty {
                     self.print_in_place(&line);
@@ -123,7 +141,13 @@ impl ProgressBar {
                     println!("{line}");
                 }
             }
-            2 => println!("{}/{} - {}s - {per}{}", self.target, self.target, elapsed.round() as u64, format_logs(logs)),
+            2 => println!(
+                "{}/{} - {}s - {per}{}",
+                self.target,
+                self.target,
+                elapsed.round() as u64,
+                format_logs(logs)
+            ),
             _ => {}
         }
     }

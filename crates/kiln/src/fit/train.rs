@@ -36,7 +36,9 @@ impl Averages {
 }
 
 pub(crate) fn scalars(outs: &[HostTensor]) -> Vec<f64> {
-    outs.iter().map(|t| t.to_f32().first().copied().unwrap_or(f32::NAN) as f64).collect()
+    outs.iter()
+        .map(|t| t.to_f32().first().copied().unwrap_or(f32::NAN) as f64)
+        .collect()
 }
 
 impl Model {
@@ -56,7 +58,11 @@ impl Model {
                 y.len()
             )));
         }
-        for ((t, loss), (name, out)) in y.0.iter().zip(&compiled.losses).zip(self.output_names().iter().zip(&built.outputs)) {
+        for ((t, loss), (name, out)) in
+            y.0.iter()
+                .zip(&compiled.losses)
+                .zip(self.output_names().iter().zip(&built.outputs))
+        {
             if matches!(loss, Loss::SparseCategoricalCrossentropy { .. }) {
                 let classes = out.shape().last().flatten().unwrap_or(1);
                 check_labels(&self.name, name, t, classes)?;
@@ -74,7 +80,10 @@ impl Model {
     pub fn fit(&mut self, x: impl Into<Data>, y: impl Into<Data>, mut options: FitOptions) -> Result<History> {
         let (x, y) = self.conform_xy(x.into(), y.into())?;
         if x.is_empty() {
-            return Err(KilnError::Data(format!("model '{}': fit received an empty dataset (0 samples)", self.name)));
+            return Err(KilnError::Data(format!(
+                "model '{}': fit received an empty dataset (0 samples)",
+                self.name
+            )));
         }
         if !(0.0..1.0).contains(&options.validation_split) {
             return Err(KilnError::Data(format!(
@@ -83,7 +92,9 @@ impl Model {
             )));
         }
         if options.batch_size == 0 {
-            return Err(KilnError::Data("batch_size must be a positive integer. Received: batch_size=0".into()));
+            return Err(KilnError::Data(
+                "batch_size must be a positive integer. Received: batch_size=0".into(),
+            ));
         }
         let n = x.len();
         let (train_idx, validation) = match options.validation_data.take() {
@@ -101,10 +112,7 @@ impl Model {
                     )));
                 }
                 let val: Vec<usize> = (split..n).collect();
-                (
-                    (0..split).collect(),
-                    Some((Data(x.rows(&val)), Data(y.rows(&val)))),
-                )
+                ((0..split).collect(), Some((Data(x.rows(&val)), Data(y.rows(&val)))))
             }
             None => ((0..n).collect(), None),
         };
@@ -162,7 +170,11 @@ impl Model {
                     cb.on_batch_end(self, batch, &logs)?;
                 }
                 if !values[0].is_finite() {
-                    invalid = Some(format!("Epoch {}, batch {batch}: invalid loss ({}), terminating training", epoch + 1, values[0]));
+                    invalid = Some(format!(
+                        "Epoch {}, batch {batch}: invalid loss ({}), terminating training",
+                        epoch + 1,
+                        values[0]
+                    ));
                     break;
                 }
                 if self.stop_training {
@@ -187,7 +199,9 @@ impl Model {
                 break;
             }
             if self.stop_training {
-                history.stop_reason.get_or_insert_with(|| format!("stopped by a callback after epoch {}", epoch + 1));
+                history
+                    .stop_reason
+                    .get_or_insert_with(|| format!("stopped by a callback after epoch {}", epoch + 1));
                 break;
             }
         }
@@ -199,8 +213,14 @@ impl Model {
 
     /// One optimizer step on a batch; returns the values of the training graph's outputs.
     fn train_batch(&mut self, inputs: &[HostTensor], seed: u64) -> Result<Vec<f64>> {
-        let compiled = self.compiled.as_ref().ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
-        let built = self.built.as_mut().ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
+        let compiled = self
+            .compiled
+            .as_ref()
+            .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
+        let built = self
+            .built
+            .as_mut()
+            .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
         let outs = built.session.train_step(
             &compiled.plan,
             inputs,

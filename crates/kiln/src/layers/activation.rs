@@ -30,7 +30,10 @@ pub struct Activation {
 impl Activation {
     /// An activation layer for the Keras activation `name`.
     pub fn new(activation: &str) -> Self {
-        Activation { name: unique_name("activation"), activation: activation.to_string() }
+        Activation {
+            name: unique_name("activation"),
+            activation: activation.to_string(),
+        }
     }
 
     /// Names the layer.
@@ -50,7 +53,9 @@ impl Layer for Activation {
     }
 
     fn validate(&self) -> Result<()> {
-        activation(&self.activation, 2).map(|_| ()).map_err(|e| bad_argument(self, e.to_string()))
+        activation(&self.activation, 2)
+            .map(|_| ())
+            .map_err(|e| bad_argument(self, e.to_string()))
     }
 
     fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
@@ -76,6 +81,11 @@ mod tests {
 
     #[test]
     fn shapes_and_config() {
-        check_layer(&Activation::new("softmax"), &[Shape::batched([2, 5])], Shape::batched([2, 5]), 0);
+        check_layer(
+            &Activation::new("softmax"),
+            &[Shape::batched([2, 5])],
+            Shape::batched([2, 5]),
+            0,
+        );
     }
 }

@@ -25,7 +25,9 @@ impl Add {
     /// An add layer.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        Add { name: unique_name("add") }
+        Add {
+            name: unique_name("add"),
+        }
     }
 
     /// Names the layer.
@@ -50,14 +52,25 @@ impl Layer for Add {
 
     fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
         if inputs.len() < 2 {
-            return Err(incompatible(self, format!("expected a list of at least 2 inputs, received {}", inputs.len())));
+            return Err(incompatible(
+                self,
+                format!("expected a list of at least 2 inputs, received {}", inputs.len()),
+            ));
         }
         let mut shape = inputs[0].shape.clone();
         for t in &inputs[1..] {
-            shape = broadcast_shapes(&shape, &t.shape).filter(|_| t.dtype == inputs[0].dtype).ok_or_else(|| {
-                let s: Vec<String> = inputs.iter().map(|t| t.shape.keras_string()).collect();
-                incompatible(self, format!("inputs must have the same shape. Received: input_shape=[{}]", s.join(", ")))
-            })?;
+            shape = broadcast_shapes(&shape, &t.shape)
+                .filter(|_| t.dtype == inputs[0].dtype)
+                .ok_or_else(|| {
+                    let s: Vec<String> = inputs.iter().map(|t| t.shape.keras_string()).collect();
+                    incompatible(
+                        self,
+                        format!(
+                            "inputs must have the same shape. Received: input_shape=[{}]",
+                            s.join(", ")
+                        ),
+                    )
+                })?;
         }
         Ok(vec![TensorType::new(inputs[0].dtype, shape)])
     }
@@ -83,13 +96,25 @@ mod tests {
 
     #[test]
     fn shapes_and_config() {
-        check_layer(&Add::new(), &[Shape::batched([3]), Shape::batched([3]), Shape::batched([3])], Shape::batched([3]), 0);
+        check_layer(
+            &Add::new(),
+            &[Shape::batched([3]), Shape::batched([3]), Shape::batched([3])],
+            Shape::batched([3]),
+            0,
+        );
     }
 
     #[test]
     fn mismatched_shapes_are_named() {
         let t = |n: usize| TensorType::f32(Shape::batched([n]));
-        let err = Add::new().name("a").compute_output_shape(&[t(3), t(4)]).unwrap_err().to_string();
-        assert_eq!(err, "layer 'a' (Add) is incompatible with its input: inputs must have the same shape. Received: input_shape=[(None, 3), (None, 4)]");
+        let err = Add::new()
+            .name("a")
+            .compute_output_shape(&[t(3), t(4)])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "layer 'a' (Add) is incompatible with its input: inputs must have the same shape. Received: input_shape=[(None, 3), (None, 4)]"
+        );
     }
 }

@@ -28,7 +28,10 @@ impl Concatenate {
     /// Concatenation along the last axis.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        Concatenate { name: unique_name("concatenate"), axis: -1 }
+        Concatenate {
+            name: unique_name("concatenate"),
+            axis: -1,
+        }
     }
 
     /// Sets the axis.
@@ -64,7 +67,10 @@ impl Layer for Concatenate {
 
     fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
         if inputs.len() < 2 {
-            return Err(incompatible(self, format!("expected a list of at least 2 inputs, received {}", inputs.len())));
+            return Err(incompatible(
+                self,
+                format!("expected a list of at least 2 inputs, received {}", inputs.len()),
+            ));
         }
         let axis = super::resolve_axis(self, self.axis, inputs[0].shape.rank())?;
         let refs: Vec<&TensorType> = inputs.iter().collect();
@@ -99,14 +105,31 @@ mod tests {
 
     #[test]
     fn shapes_and_config() {
-        check_layer(&Concatenate::new(), &[Shape::batched([3]), Shape::batched([4])], Shape::batched([7]), 0);
-        check_layer(&Concatenate::new().axis(1), &[Shape::batched([2, 5]), Shape::batched([3, 5])], Shape::batched([5, 5]), 0);
+        check_layer(
+            &Concatenate::new(),
+            &[Shape::batched([3]), Shape::batched([4])],
+            Shape::batched([7]),
+            0,
+        );
+        check_layer(
+            &Concatenate::new().axis(1),
+            &[Shape::batched([2, 5]), Shape::batched([3, 5])],
+            Shape::batched([5, 5]),
+            0,
+        );
     }
 
     #[test]
     fn mismatched_shapes_are_named() {
         let t = |d: &[usize]| TensorType::f32(Shape::batched(d.iter().copied()));
-        let err = Concatenate::new().name("c").compute_output_shape(&[t(&[3]), t(&[4, 5])]).unwrap_err().to_string();
-        assert_eq!(err, "layer 'c' (Concatenate) is incompatible with its input: a Concatenate layer requires inputs with matching shapes except for the concatenation axis -1. Received: input_shape=[(None, 3), (None, 4, 5)]");
+        let err = Concatenate::new()
+            .name("c")
+            .compute_output_shape(&[t(&[3]), t(&[4, 5])])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "layer 'c' (Concatenate) is incompatible with its input: a Concatenate layer requires inputs with matching shapes except for the concatenation axis -1. Received: input_shape=[(None, 3), (None, 4, 5)]"
+        );
     }
 }

@@ -110,8 +110,12 @@ impl Layer for Dense {
             return Err(bad_argument(self, "expected a positive integer. Received: units=0"));
         }
         activation(&self.activation, 2).map_err(|e| bad_argument(self, e.to_string()))?;
-        self.kernel_initializer.resolve().map_err(|e| bad_argument(self, e.to_string()))?;
-        self.bias_initializer.resolve().map_err(|e| bad_argument(self, e.to_string()))?;
+        self.kernel_initializer
+            .resolve()
+            .map_err(|e| bad_argument(self, e.to_string()))?;
+        self.bias_initializer
+            .resolve()
+            .map_err(|e| bad_argument(self, e.to_string()))?;
         Ok(())
     }
 
@@ -135,7 +139,11 @@ impl Layer for Dense {
         let x = inputs[0];
         let ty = ctx.value_type(x)?;
         let input_dim = ty.shape.last().flatten().unwrap_or(0);
-        let kernel = ctx.weight("kernel", Shape::fixed([input_dim, self.units]), self.kernel_initializer.resolve()?)?;
+        let kernel = ctx.weight(
+            "kernel",
+            Shape::fixed([input_dim, self.units]),
+            self.kernel_initializer.resolve()?,
+        )?;
         let mut y = ctx.push(Op::Matmul, &[x, kernel])?;
         if self.use_bias {
             let bias = ctx.weight("bias", Shape::fixed([self.units]), self.bias_initializer.resolve()?)?;
@@ -165,16 +173,34 @@ mod tests {
     #[test]
     fn shapes_params_and_config() {
         check_layer(&Dense::new(5), &[Shape::batched([3])], Shape::batched([5]), 20);
-        check_layer(&Dense::new(5).use_bias(false), &[Shape::batched([3])], Shape::batched([5]), 15);
-        check_layer(&Dense::new(2).activation("softmax"), &[Shape::batched([4, 3])], Shape::batched([4, 2]), 8);
+        check_layer(
+            &Dense::new(5).use_bias(false),
+            &[Shape::batched([3])],
+            Shape::batched([5]),
+            15,
+        );
+        check_layer(
+            &Dense::new(2).activation("softmax"),
+            &[Shape::batched([4, 3])],
+            Shape::batched([4, 2]),
+            8,
+        );
     }
 
     #[test]
     fn bad_arguments_and_inputs_are_named() {
         let err = Dense::new(0).name("d").validate().unwrap_err().to_string();
         assert_eq!(err, "layer 'd' (Dense): expected a positive integer. Received: units=0");
-        let err = Dense::new(3).name("d").activation("rellu").validate().unwrap_err().to_string();
-        assert!(err.starts_with("layer 'd' (Dense): unknown activation 'rellu'"), "{err}");
+        let err = Dense::new(3)
+            .name("d")
+            .activation("rellu")
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("layer 'd' (Dense): unknown activation 'rellu'"),
+            "{err}"
+        );
         let err = Dense::new(3)
             .name("d")
             .compute_output_shape(&[TensorType::f32(Shape::batched([]))])

@@ -24,7 +24,10 @@ pub struct Dropout {
 impl Dropout {
     /// A dropout layer with the given rate.
     pub fn new(rate: f32) -> Self {
-        Dropout { name: unique_name("dropout"), rate }
+        Dropout {
+            name: unique_name("dropout"),
+            rate,
+        }
     }
 
     /// Names the layer.
@@ -47,7 +50,10 @@ impl Layer for Dropout {
         if !(0.0..1.0).contains(&self.rate) {
             return Err(bad_argument(
                 self,
-                format!("the dropout rate must be a float in the range [0, 1). Received: rate={}", self.rate),
+                format!(
+                    "the dropout rate must be a float in the range [0, 1). Received: rate={}",
+                    self.rate
+                ),
             ));
         }
         Ok(())
@@ -76,6 +82,9 @@ mod tests {
     fn shapes_config_and_rate_check() {
         check_layer(&Dropout::new(0.5), &[Shape::batched([7])], Shape::batched([7]), 0);
         let err = Dropout::new(1.5).name("d").validate().unwrap_err().to_string();
-        assert_eq!(err, "layer 'd' (Dropout): the dropout rate must be a float in the range [0, 1). Received: rate=1.5");
+        assert_eq!(
+            err,
+            "layer 'd' (Dropout): the dropout rate must be a float in the range [0, 1). Received: rate=1.5"
+        );
     }
 }

@@ -27,7 +27,9 @@ impl Flatten {
     /// A flatten layer.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        Flatten { name: unique_name("flatten") }
+        Flatten {
+            name: unique_name("flatten"),
+        }
     }
 
     /// Names the layer.
@@ -49,7 +51,13 @@ impl Layer for Flatten {
     fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
         let x = super::single(self, inputs)?;
         if x.shape.dims().iter().skip(1).any(Option::is_none) {
-            return Err(incompatible(self, format!("expected fixed non-batch dimensions, received shape {}", x.shape.keras_string())));
+            return Err(incompatible(
+                self,
+                format!(
+                    "expected fixed non-batch dimensions, received shape {}",
+                    x.shape.keras_string()
+                ),
+            ));
         }
         let size: usize = x.shape.dims().iter().skip(1).map(|d| d.unwrap_or(1)).product();
         Ok(vec![TensorType::new(x.dtype, Shape::batched([size]))])

@@ -24,7 +24,10 @@ use kiln_ir::TensorType;
 pub(crate) fn single<'a>(layer: &dyn Layer, inputs: &'a [TensorType]) -> Result<&'a TensorType> {
     match inputs {
         [one] => Ok(one),
-        _ => Err(incompatible(layer, format!("expected 1 input, received {}", inputs.len()))),
+        _ => Err(incompatible(
+            layer,
+            format!("expected 1 input, received {}", inputs.len()),
+        )),
     }
 }
 
@@ -32,7 +35,10 @@ pub(crate) fn single<'a>(layer: &dyn Layer, inputs: &'a [TensorType]) -> Result<
 pub(crate) fn resolve_axis(layer: &dyn Layer, axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     if axis >= r || axis < -r {
-        return Err(incompatible(layer, format!("axis {axis} is out of range for inputs of rank {rank}")));
+        return Err(incompatible(
+            layer,
+            format!("axis {axis} is out of range for inputs of rank {rank}"),
+        ));
     }
     Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
 }

@@ -29,7 +29,10 @@ pub struct Reshape {
 impl Reshape {
     /// A reshape to `target_shape`.
     pub fn new(target_shape: impl IntoIterator<Item = i64>) -> Self {
-        Reshape { name: unique_name("reshape"), target_shape: target_shape.into_iter().collect() }
+        Reshape {
+            name: unique_name("reshape"),
+            target_shape: target_shape.into_iter().collect(),
+        }
     }
 
     /// Names the layer.
@@ -65,8 +68,17 @@ impl Layer for Reshape {
     fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
         let x = super::single(self, inputs)?;
         let size: usize = x.shape.dims().iter().skip(1).map(|d| d.unwrap_or(1)).product();
-        let known: usize = self.target_shape.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
-        let fits = if self.target_shape.contains(&-1) { known > 0 && size % known == 0 } else { known == size };
+        let known: usize = self
+            .target_shape
+            .iter()
+            .filter(|&&d| d > 0)
+            .map(|&d| d as usize)
+            .product();
+        let fits = if self.target_shape.contains(&-1) {
+            known > 0 && size.is_multiple_of(known)
+        } else {
+            known == size
+        };
         if !fits || x.shape.dims().iter().skip(1).any(Option::is_none) {
             return Err(incompatible(
                 self,
@@ -102,8 +114,18 @@ mod tests {
 
     #[test]
     fn shapes_and_config() {
-        check_layer(&Reshape::new([6, 4]), &[Shape::batched([4, 6])], Shape::batched([6, 4]), 0);
-        check_layer(&Reshape::new([-1, 2]), &[Shape::batched([8])], Shape::batched([4, 2]), 0);
+        check_layer(
+            &Reshape::new([6, 4]),
+            &[Shape::batched([4, 6])],
+            Shape::batched([6, 4]),
+            0,
+        );
+        check_layer(
+            &Reshape::new([-1, 2]),
+            &[Shape::batched([8])],
+            Shape::batched([4, 2]),
+            0,
+        );
     }
 
     #[test]
@@ -113,6 +135,9 @@ mod tests {
             .compute_output_shape(&[TensorType::f32(Shape::batched([2, 3]))])
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "layer 'r' (Reshape) is incompatible with its input: the total size of the target shape [5] must equal the input's 6 elements per sample; received input shape (None, 2, 3)");
+        assert_eq!(
+            err,
+            "layer 'r' (Reshape) is incompatible with its input: the total size of the target shape [5] must equal the input's 6 elements per sample; received input shape (None, 2, 3)"
+        );
     }
 }

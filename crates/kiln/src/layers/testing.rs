@@ -21,11 +21,20 @@ where
         .map(|s| Input::new(s.dims().iter().skip(1).map(|d| d.expect("fixed"))))
         .collect();
     let refs: Vec<&SymbolicTensor> = inputs.iter().collect();
-    let out = if layer.takes_list() { layer.apply_list(&refs) } else { layer.apply(refs[0]) }.expect("apply");
+    let out = if layer.takes_list() {
+        layer.apply_list(&refs)
+    } else {
+        layer.apply(refs[0])
+    }
+    .expect("apply");
     let model = Model::new(&refs, &[&out]).expect("model");
     let graph = model.graph().expect("graph");
     verify(graph).expect("verify");
-    assert_eq!(graph.value_type(graph.outputs()[0]).unwrap().shape, out_shape, "IR shape inference");
+    assert_eq!(
+        graph.value_type(graph.outputs()[0]).unwrap().shape,
+        out_shape,
+        "IR shape inference"
+    );
     assert_eq!(model.count_params(), n_params, "parameter count");
 
     let batch = 3;
@@ -39,7 +48,11 @@ where
         })
         .collect();
     let y = model.predict(xs).expect("predict");
-    assert!(out_shape.accepts(y.shape()), "engine output shape {:?} vs {out_shape}", y.shape());
+    assert!(
+        out_shape.accepts(y.shape()),
+        "engine output shape {:?} vs {out_shape}",
+        y.shape()
+    );
     assert!(!y.has_non_finite());
 
     let config = layer.config();

@@ -10,7 +10,10 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 fn model_error(model: &str, message: String) -> KilnError {
-    KilnError::Model { model: model.to_string(), message }
+    KilnError::Model {
+        model: model.to_string(),
+        message,
+    }
 }
 
 /// Layer calls reachable from `outputs`, each after its inputs.
@@ -45,7 +48,10 @@ pub(crate) fn build(
     outputs: Vec<SymbolicTensor>,
 ) -> Result<Built> {
     if inputs.is_empty() || outputs.is_empty() {
-        return Err(model_error(name, "a model needs at least one input and one output".into()));
+        return Err(model_error(
+            name,
+            "a model needs at least one input and one output".into(),
+        ));
     }
     let nodes = topological(&outputs);
     let mut graph = Graph::new();
@@ -55,11 +61,17 @@ pub(crate) fn build(
         if !matches!(t.node.producer, Producer::Input { .. }) {
             return Err(model_error(
                 name,
-                format!("model inputs must come from Input::new; '{}' is the output of a layer", t.producer_name()),
+                format!(
+                    "model inputs must come from Input::new; '{}' is the output of a layer",
+                    t.producer_name()
+                ),
             ));
         }
         if !input_names.insert(t.producer_name().to_string()) {
-            return Err(model_error(name, format!("the input '{}' is given twice", t.producer_name())));
+            return Err(model_error(
+                name,
+                format!("the input '{}' is given twice", t.producer_name()),
+            ));
         }
         let v = graph.add_input(t.producer_name(), t.tensor_type().clone());
         values.insert((t.node.id, 0), v);
@@ -85,7 +97,10 @@ pub(crate) fn build(
             Some(existing) if *existing != identity => {
                 return Err(model_error(
                     name,
-                    format!("all layer names should be unique; '{}' names two different layers", layer.name()),
+                    format!(
+                        "all layer names should be unique; '{}' names two different layers",
+                        layer.name()
+                    ),
                 ));
             }
             _ => {
@@ -122,5 +137,12 @@ pub(crate) fn build(
         .collect::<Result<_>>()?;
     let session = Session::new(&device.engine()?, &graph, &initial)?;
     let plan = Plan::compile(&graph)?;
-    Ok(Built { inputs, outputs, nodes, graph, plan, session })
+    Ok(Built {
+        inputs,
+        outputs,
+        nodes,
+        graph,
+        plan,
+        session,
+    })
 }

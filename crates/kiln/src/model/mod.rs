@@ -19,7 +19,11 @@ use std::rc::Rc;
 #[derive(Clone, Debug)]
 pub(crate) enum Kind {
     /// Layers added in order.
-    Sequential { input: Option<SymbolicTensor>, tail: Option<SymbolicTensor>, pending: Vec<Box<dyn crate::layer::Layer>> },
+    Sequential {
+        input: Option<SymbolicTensor>,
+        tail: Option<SymbolicTensor>,
+        pending: Vec<Box<dyn crate::layer::Layer>>,
+    },
     /// Inputs and outputs given to [`Model::new`].
     Functional,
 }
@@ -123,7 +127,9 @@ impl Model {
 
     /// Total number of weights (trainable and not).
     pub fn count_params(&self) -> usize {
-        self.built.as_ref().map_or(0, |b| b.graph.params().iter().map(|p| p.size()).sum())
+        self.built
+            .as_ref()
+            .map_or(0, |b| b.graph.params().iter().map(|p| p.size()).sum())
     }
 
     /// Weight names (`dense/kernel`, …) in the order of [`get_weights`](Model::get_weights).
@@ -147,7 +153,11 @@ impl Model {
         if weights.len() != params.len() {
             return Err(KilnError::Model {
                 model: name,
-                message: format!("set_weights expected {} weight tensors, received {}", params.len(), weights.len()),
+                message: format!(
+                    "set_weights expected {} weight tensors, received {}",
+                    params.len(),
+                    weights.len()
+                ),
             });
         }
         for (p, w) in params.iter().zip(weights) {

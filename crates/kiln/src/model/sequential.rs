@@ -27,7 +27,11 @@ impl Sequential {
     pub fn new() -> Model {
         Model {
             name: crate::names::unique_name("sequential"),
-            kind: Kind::Sequential { input: None, tail: None, pending: Vec::new() },
+            kind: Kind::Sequential {
+                input: None,
+                tail: None,
+                pending: Vec::new(),
+            },
             built: None,
             device: Device::default_device().unwrap_or(Device::Ndarray),
             compiled: None,
@@ -77,13 +81,19 @@ impl Model {
     pub fn add(&mut self, entry: impl Into<SequentialEntry>) -> Result<()> {
         let name = self.name.clone();
         let Kind::Sequential { input, tail, pending } = &mut self.kind else {
-            return Err(KilnError::Model { model: name, message: "add() is for Sequential models; this one is Functional".into() });
+            return Err(KilnError::Model {
+                model: name,
+                message: "add() is for Sequential models; this one is Functional".into(),
+            });
         };
         let started = input.is_some() || !pending.is_empty();
         let layer = match entry.into() {
             SequentialEntry::Input(t) => {
                 if started {
-                    return Err(KilnError::Model { model: name, message: "an Input can only be the first entry of a Sequential model".into() });
+                    return Err(KilnError::Model {
+                        model: name,
+                        message: "an Input can only be the first entry of a Sequential model".into(),
+                    });
                 }
                 *tail = Some(t.clone());
                 *input = Some(t);
@@ -93,7 +103,10 @@ impl Model {
                 if started {
                     return Err(KilnError::Model {
                         model: name,
-                        message: format!("only the first layer can set the input shape; '{}' is not first", layer.name()),
+                        message: format!(
+                            "only the first layer can set the input shape; '{}' is not first",
+                            layer.name()
+                        ),
                     });
                 }
                 let t = Input::new(shape);
@@ -106,7 +119,10 @@ impl Model {
         if layer.takes_list() {
             return Err(KilnError::Model {
                 model: name,
-                message: format!("'{}' merges several inputs and cannot be used in a Sequential model", layer.name()),
+                message: format!(
+                    "'{}' merges several inputs and cannot be used in a Sequential model",
+                    layer.name()
+                ),
             });
         }
         match tail {
@@ -120,7 +136,10 @@ impl Model {
                 return Ok(());
             }
         }
-        let (inputs, outputs) = (vec![input.clone().expect("set above")], vec![tail.clone().expect("set above")]);
+        let (inputs, outputs) = (
+            vec![input.clone().expect("set above")],
+            vec![tail.clone().expect("set above")],
+        );
         self.compiled = None;
         self.built = Some(super::build::build(&name, &self.device, inputs, outputs)?);
         Ok(())

@@ -111,7 +111,10 @@ impl Input {
             inputs: Vec::new(),
             outputs: vec![TensorType::new(dtype, Shape::batched(shape))],
         };
-        SymbolicTensor { node: Rc::new(node), index: 0 }
+        SymbolicTensor {
+            node: Rc::new(node),
+            index: 0,
+        }
     }
 }
 
@@ -126,14 +129,20 @@ pub trait Apply {
 impl<L: Layer + Clone> Apply for L {
     fn apply(&self, input: &SymbolicTensor) -> Result<SymbolicTensor> {
         if self.takes_list() {
-            return Err(incompatible(self, "this layer takes a list of inputs: use apply_list(&[&a, &b])"));
+            return Err(incompatible(
+                self,
+                "this layer takes a list of inputs: use apply_list(&[&a, &b])",
+            ));
         }
         call_layer(Box::new(self.clone()), vec![input.clone()])
     }
 
     fn apply_list(&self, inputs: &[&SymbolicTensor]) -> Result<SymbolicTensor> {
         if !self.takes_list() {
-            return Err(incompatible(self, format!("this layer takes one input, received a list of {}", inputs.len())));
+            return Err(incompatible(
+                self,
+                format!("this layer takes one input, received a list of {}", inputs.len()),
+            ));
         }
         call_layer(Box::new(self.clone()), inputs.iter().map(|t| (*t).clone()).collect())
     }
@@ -146,8 +155,19 @@ pub(crate) fn call_layer(layer: Box<dyn Layer>, inputs: Vec<SymbolicTensor>) -> 
     let types: Vec<TensorType> = inputs.iter().map(|t| t.tensor_type().clone()).collect();
     let outputs = layer.compute_output_shape(&types)?;
     if outputs.is_empty() {
-        return Err(KilnError::Model { model: layer.name().into(), message: "layer produced no output".into() });
+        return Err(KilnError::Model {
+            model: layer.name().into(),
+            message: "layer produced no output".into(),
+        });
     }
-    let node = SymNode { id: next_node_id(), producer: Producer::Layer(layer), inputs, outputs };
-    Ok(SymbolicTensor { node: Rc::new(node), index: 0 })
+    let node = SymNode {
+        id: next_node_id(),
+        producer: Producer::Layer(layer),
+        inputs,
+        outputs,
+    };
+    Ok(SymbolicTensor {
+        node: Rc::new(node),
+        index: 0,
+    })
 }

@@ -24,23 +24,42 @@ pub fn golden_text(name: &str) -> String {
 }
 
 fn shape(v: &Value) -> Vec<usize> {
-    v["shape"].as_array().expect("shape").iter().map(|d| d.as_u64().unwrap() as usize).collect()
+    v["shape"]
+        .as_array()
+        .expect("shape")
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect()
 }
 
 /// A `{"shape", "data"}` array as an f32 tensor.
 pub fn f32_tensor(v: &Value) -> Tensor {
-    let data = v["data"].as_array().expect("data").iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let data = v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
     Tensor::from_f32(data, shape(v)).unwrap()
 }
 
 /// A `{"shape", "data"}` array of integers as an i32 tensor.
 pub fn i32_tensor(v: &Value) -> Tensor {
-    let data = v["data"].as_array().expect("data").iter().map(|x| x.as_i64().unwrap() as i32).collect();
+    let data = v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|x| x.as_i64().unwrap() as i32)
+        .collect();
     Tensor::from_i32(data, shape(v)).unwrap()
 }
 
 /// Largest absolute difference; panics on a shape mismatch.
 pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.shape(), b.shape(), "shapes differ");
-    a.to_f32().iter().zip(b.to_f32()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.to_f32()
+        .iter()
+        .zip(b.to_f32())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
