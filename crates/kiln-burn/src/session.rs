@@ -161,7 +161,10 @@ impl Session {
                 .zip(&self.ranks)
                 .map(|(s, &r)| s.iter().map(|t| download(Slot::F(t.clone()), r)).collect())
                 .collect::<Result<_, _>>()?;
-            Ok(Some(OptimizerSnapshot { iterations: opt.iterations, slots }))
+            Ok(Some(OptimizerSnapshot {
+                iterations: opt.iterations,
+                slots,
+            }))
         })
     }
 
@@ -273,14 +276,17 @@ impl Session {
                     "the training graph's first output must be a float loss".into(),
                 ));
             };
-            let grads = loss.backward();
             let state = self.optimizer.as_mut().expect("optimizer state was just created");
             state.iterations += 1;
+            // A model with nothing to train (no weights, or all frozen) computes its loss
+            // and updates nothing, as in Keras.
+            let grads = if loss.is_tracked() { Some(loss.backward()) } else { None };
             for (i, p) in tracked.iter().enumerate() {
+                let Some(grads) = grads.as_ref() else { break };
                 if !self.trainable[i] {
                     continue;
                 }
-                if let Some(g) = p.grad(&grads) {
+                if let Some(g) = p.grad(grads) {
                     let current = self.params[i].clone();
                     self.params[i] = optim::update(&state.kind, current, g, &mut state.slots[i], lr, state.iterations);
                 }

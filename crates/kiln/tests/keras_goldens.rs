@@ -60,7 +60,10 @@ fn softmax_on_another_axis_matches_keras() {
         graph.set_outputs(vec![y]);
         let plan = kiln_burn::Plan::compile(&graph).unwrap();
         let session = kiln_burn::Session::new(&kiln_ndarray::device(), &graph, &[]).unwrap();
-        let got = session.run(&plan, std::slice::from_ref(&x), Default::default()).unwrap().remove(0);
+        let got = session
+            .run(&plan, std::slice::from_ref(&x), Default::default())
+            .unwrap()
+            .remove(0);
         let err = max_abs_diff(&got, &f32_tensor(&g["outputs"][key]));
         assert!(err <= FORWARD_TOL, "{key}: {err}");
     }

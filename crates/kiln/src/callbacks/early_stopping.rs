@@ -6,7 +6,8 @@ use crate::model::Model;
 use kiln_ir::HostTensor;
 
 /// Stops `fit` when `monitor` has not improved by more than `min_delta` for `patience`
-/// epochs; with `restore_best_weights`, puts back the weights of the best epoch.
+/// epochs; with `restore_best_weights`, puts back the weights of the best epoch when
+/// training ends.
 ///
 /// Defaults as Keras: `monitor="val_loss"`, `min_delta=0`, `patience=0`, `mode=Auto`,
 /// `restore_best_weights=false`, `start_from_epoch=0`.
@@ -155,26 +156,28 @@ impl Callback for EarlyStopping {
         if self.wait >= self.patience && epoch > 0 {
             self.stopped_epoch = Some(epoch);
             model.stop_training = true;
-            if self.restore_best_weights
-                && let Some(w) = &self.best_weights
-            {
-                if self.verbose {
-                    println!(
-                        "Restoring model weights from the end of the best epoch: {}.",
-                        self.best_epoch + 1
-                    );
-                }
-                model.set_weights(w)?;
-            }
         }
         Ok(())
     }
 
-    fn on_train_end(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
+    /// Reports the stop and, with `restore_best_weights`, restores the best epoch's
+    /// weights whether or not training stopped early (as Keras 3 does).
+    fn on_train_end(&mut self, model: &mut Model, _logs: &Logs) -> Result<()> {
         if let Some(e) = self.stopped_epoch
             && self.verbose
         {
             println!("Epoch {}: early stopping", e + 1);
+        }
+        if self.restore_best_weights
+            && let Some(w) = self.best_weights.take()
+        {
+            if self.verbose {
+                println!(
+                    "Restoring model weights from the end of the best epoch: {}.",
+                    self.best_epoch + 1
+                );
+            }
+            model.set_weights(&w)?;
         }
         Ok(())
     }

@@ -120,17 +120,17 @@ impl Callback for ReduceLrOnPlateau {
             );
             return Ok(());
         };
-        let in_cooldown = self.cooldown_counter > 0;
-        if in_cooldown {
+        if self.cooldown_counter > 0 {
             self.cooldown_counter -= 1;
             self.wait = 0;
         }
         if self.improved(current) {
             self.best = current;
             self.wait = 0;
-        } else if !in_cooldown {
+        } else if self.cooldown_counter == 0 {
             self.wait += 1;
-            if self.wait >= self.patience && lr > self.min_lr {
+            // Compared in f32, the optimizer's precision, as Keras compares them.
+            if self.wait >= self.patience && (lr as f32) > (self.min_lr as f32) {
                 let new_lr = (lr * self.factor).max(self.min_lr);
                 model.set_learning_rate(new_lr as f32)?;
                 if self.verbose {

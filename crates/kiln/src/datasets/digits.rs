@@ -67,9 +67,9 @@ pub fn load() -> Result<(HostTensor, HostTensor)> {
 ///
 /// ```
 /// let ((x_train, y_train), (x_test, _)) = kiln::datasets::digits::load_data(0.2, 42)?;
-/// assert_eq!(x_train.shape(), &[1438, 64]);
-/// assert_eq!(y_train.shape(), &[1438]);
-/// assert_eq!(x_test.shape(), &[359, 64]);
+/// assert_eq!(x_train.shape(), &[1437, 64]);
+/// assert_eq!(y_train.shape(), &[1437]);
+/// assert_eq!(x_test.shape(), &[360, 64]);
 /// # Ok::<(), kiln::KilnError>(())
 /// ```
 pub fn load_data(test_fraction: f64, seed: u64) -> Result<Split> {

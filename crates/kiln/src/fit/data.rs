@@ -93,9 +93,13 @@ pub(crate) fn conform(model: &str, what: &str, names: &[String], types: &[Tensor
             )));
         }
         if t.dtype() != ty.dtype {
-            if ty.dtype == DType::I32 && t.as_f32().is_some_and(|v| v.iter().any(|x| x.fract() != 0.0)) {
+            if ty.dtype == DType::I32
+                && let Some((at, bad)) = t
+                    .as_f32()
+                    .and_then(|v| v.iter().enumerate().find(|(_, x)| x.fract() != 0.0))
+            {
                 return Err(KilnError::Data(format!(
-                    "model '{model}': {what} {i} ('{}') expects integer class labels, received non-integer values",
+                    "model '{model}': {what} {i} ('{}') expects integer class labels, received {bad} at index {at}",
                     names.get(i).map(String::as_str).unwrap_or("?"),
                 )));
             }

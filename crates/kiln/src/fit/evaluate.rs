@@ -55,7 +55,12 @@ impl Model {
     /// The model's output for inputs `x`, in inference mode (batches of 32), for a model
     /// with one output. Use [`predict_multi`](Model::predict_multi) for several outputs.
     pub fn predict(&self, x: impl Into<Data>) -> Result<HostTensor> {
-        let mut outs = self.predict_multi(x, PredictOptions::default())?;
+        self.predict_with(x, PredictOptions::default())
+    }
+
+    /// [`predict`](Model::predict) with options.
+    pub fn predict_with(&self, x: impl Into<Data>, options: PredictOptions) -> Result<HostTensor> {
+        let mut outs = self.predict_multi(x, options)?;
         if outs.len() != 1 {
             return Err(KilnError::Model {
                 model: self.name.clone(),
@@ -65,12 +70,6 @@ impl Model {
                 ),
             });
         }
-        Ok(outs.remove(0))
-    }
-
-    /// [`predict`](Model::predict) with options.
-    pub fn predict_with(&self, x: impl Into<Data>, options: PredictOptions) -> Result<HostTensor> {
-        let mut outs = self.predict_multi(x, options)?;
         Ok(outs.remove(0))
     }
 

@@ -62,6 +62,17 @@ pub struct Model {
     pub stop_training: bool,
 }
 
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("name", &self.name)
+            .field("params", &self.count_params())
+            .field("device", &self.device)
+            .field("compiled", &self.compiled.is_some())
+            .finish()
+    }
+}
+
 impl Model {
     /// A Functional model from its inputs to its outputs, named `functional`, `functional_1`, …
     pub fn new(inputs: &[&SymbolicTensor], outputs: &[&SymbolicTensor]) -> Result<Model> {

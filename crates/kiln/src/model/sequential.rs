@@ -76,72 +76,70 @@ impl<L: Layer + Clone> WithInputShape for L {
 
 impl Model {
     /// Adds a layer (or the input) to a Sequential model. Shapes are checked now: a
-    /// layer that cannot take the previous layer's output is refused with an error and
-    /// not added.
+    /// layer that cannot take the previous layer's output is refused with an error, and
+    /// the model is left as it was.
     pub fn add(&mut self, entry: impl Into<SequentialEntry>) -> Result<()> {
         let name = self.name.clone();
-        let Kind::Sequential { input, tail, pending } = &mut self.kind else {
+        let Kind::Sequential { input, tail, pending } = &self.kind else {
             return Err(KilnError::Model {
                 model: name,
                 message: "add() is for Sequential models; this one is Functional".into(),
             });
         };
         let started = input.is_some() || !pending.is_empty();
-        let layer = match entry.into() {
+        let model_error = |message: String| KilnError::Model {
+            model: name.clone(),
+            message,
+        };
+        // Work out the new input and tail first; the model changes only once all checks pass.
+        let (model_input, previous, layer) = match entry.into() {
             SequentialEntry::Input(t) => {
                 if started {
-                    return Err(KilnError::Model {
-                        model: name,
-                        message: "an Input can only be the first entry of a Sequential model".into(),
-                    });
+                    return Err(model_error(
+                        "an Input can only be the first entry of a Sequential model".into(),
+                    ));
                 }
-                *tail = Some(t.clone());
-                *input = Some(t);
+                self.kind = Kind::Sequential {
+                    input: Some(t.clone()),
+                    tail: Some(t),
+                    pending: Vec::new(),
+                };
                 return Ok(());
             }
             SequentialEntry::Shaped(layer, shape) => {
                 if started {
-                    return Err(KilnError::Model {
-                        model: name,
-                        message: format!(
-                            "only the first layer can set the input shape; '{}' is not first",
-                            layer.name()
-                        ),
-                    });
+                    return Err(model_error(format!(
+                        "only the first layer can set the input shape; '{}' is not first",
+                        layer.name()
+                    )));
                 }
                 let t = Input::new(shape);
-                *tail = Some(t.clone());
-                *input = Some(t);
-                layer
+                (Some(t.clone()), Some(t), layer)
             }
-            SequentialEntry::Layer(layer) => layer,
+            SequentialEntry::Layer(layer) => (input.clone(), tail.clone(), layer),
         };
         if layer.takes_list() {
-            return Err(KilnError::Model {
-                model: name,
-                message: format!(
-                    "'{}' merges several inputs and cannot be used in a Sequential model",
-                    layer.name()
-                ),
-            });
+            return Err(model_error(format!(
+                "'{}' merges several inputs and cannot be used in a Sequential model",
+                layer.name()
+            )));
         }
-        match tail {
-            Some(t) => {
-                let next = call_layer(layer, vec![t.clone()])?;
-                *tail = Some(next);
-            }
-            None => {
-                layer.validate()?;
+        let (Some(model_input), Some(previous)) = (model_input, previous) else {
+            layer.validate()?;
+            if let Kind::Sequential { pending, .. } = &mut self.kind {
                 pending.push(layer);
-                return Ok(());
             }
-        }
-        let (inputs, outputs) = (
-            vec![input.clone().expect("set above")],
-            vec![tail.clone().expect("set above")],
-        );
+            return Ok(());
+        };
+        let next = call_layer(layer, vec![previous])?;
+        let built = super::build::build(&name, &self.device, vec![model_input.clone()], vec![next.clone()])?;
+        self.kind = Kind::Sequential {
+            input: Some(model_input),
+            tail: Some(next),
+            pending: Vec::new(),
+        };
         self.compiled = None;
-        self.built = Some(super::build::build(&name, &self.device, inputs, outputs)?);
+        self.built = Some(built);
         Ok(())
     }
 }
