@@ -5,10 +5,20 @@ use kiln_burn::EngineDevice;
 use std::fmt;
 use std::str::FromStr;
 
-/// A device, parsed from strings such as `"ndarray"` or `"cpu"`.
+/// A device, parsed from strings:
+///
+/// | string | device |
+/// |---|---|
+/// | `ndarray` | Burn's ndarray CPU engine |
+/// | `flex` | Burn's flex CPU engine |
+/// | `cpu` | the fastest CPU engine compiled in: `tch:cpu`, else `flex`, else `ndarray` |
+/// | `wgpu`, `wgpu:N` | the N-th wgpu adapter (a GPU, or lavapipe without one) |
+/// | `tch:cpu` (or `tch`) | libtorch on the CPU |
+/// | `tch:cuda:N` (or `tch:cuda`) | libtorch on the N-th CUDA GPU |
+/// | `gpu` | the first GPU: `tch:cuda:0`, else the first wgpu adapter that is a real GPU |
 ///
 /// The default comes from the `KILN_DEVICE` environment variable (as Keras reads
-/// `KERAS_BACKEND`), else `cpu`: the fastest CPU engine compiled in.
+/// `KERAS_BACKEND`), else `cpu`.
 ///
 /// ```
 /// use kiln::Device;
@@ -20,15 +30,26 @@ use std::str::FromStr;
 pub enum Device {
     /// Burn's ndarray engine on the CPU.
     Ndarray,
+    /// Burn's flex engine on the CPU.
+    Flex,
+    /// The N-th wgpu adapter.
+    Wgpu(usize),
+    /// libtorch on the CPU.
+    TchCpu,
+    /// libtorch on the N-th CUDA device.
+    TchCuda(usize),
 }
 
-/// The Cargo feature each known backend name needs.
-const BACKEND_FEATURES: &[(&str, &str)] = &[
-    ("flex", "flex"),
-    ("wgpu", "wgpu"),
-    ("tch", "tch"),
-    ("gpu", "wgpu` or `tch"),
-];
+fn not_compiled(device: &str, feature: &str) -> KilnError {
+    KilnError::Device(format!(
+        "device '{device}' needs a backend that is not compiled into this build: enable Kiln's Cargo feature `{feature}` (e.g. `--features kiln/{feature}`)"
+    ))
+}
+
+#[cfg_attr(not(any(feature = "wgpu", feature = "tch")), allow(dead_code))]
+fn unavailable(device: &Device, why: String) -> KilnError {
+    KilnError::Device(format!("device '{device}' is not available on this machine: {why}"))
+}
 
 impl Device {
     /// The default device: `KILN_DEVICE` if set, else `cpu`.
@@ -42,39 +63,118 @@ impl Device {
         }
     }
 
+    /// The Cargo feature (and backend name) this device needs.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Device::Ndarray => "ndarray",
+            Device::Flex => "flex",
+            Device::Wgpu(_) => "wgpu",
+            Device::TchCpu | Device::TchCuda(_) => "tch",
+        }
+    }
+
+    /// Whether this device's backend is compiled in.
+    pub fn is_compiled(&self) -> bool {
+        backends().contains(&self.backend())
+    }
+
     /// The engine device behind this device.
     pub(crate) fn engine(&self) -> Result<EngineDevice> {
+        if !self.is_compiled() {
+            return Err(not_compiled(&self.to_string(), self.backend()));
+        }
         match self {
             #[cfg(feature = "ndarray")]
             Device::Ndarray => Ok(kiln_ndarray::device()),
-            #[cfg(not(feature = "ndarray"))]
-            Device::Ndarray => Err(not_compiled("ndarray", "ndarray")),
+            #[cfg(feature = "flex")]
+            Device::Flex => Ok(kiln_flex::device()),
+            #[cfg(feature = "wgpu")]
+            Device::Wgpu(i) => kiln_wgpu::device(*i).map_err(|why| unavailable(self, why)),
+            #[cfg(feature = "tch")]
+            Device::TchCpu => Ok(kiln_tch::cpu()),
+            #[cfg(feature = "tch")]
+            Device::TchCuda(i) => kiln_tch::cuda(*i).map_err(|why| unavailable(self, why)),
+            #[allow(unreachable_patterns)]
+            _ => Err(not_compiled(&self.to_string(), self.backend())),
         }
+    }
+
+    /// The fastest CPU device compiled in.
+    fn fastest_cpu() -> Result<Device> {
+        [Device::TchCpu, Device::Flex, Device::Ndarray]
+            .into_iter()
+            .find(Device::is_compiled)
+            .ok_or_else(|| {
+                KilnError::Device(
+                    "no CPU backend is compiled in: enable Kiln's Cargo feature `flex` or `ndarray`".into(),
+                )
+            })
+    }
+
+    /// The first GPU of the compiled backends.
+    fn first_gpu() -> Result<Device> {
+        #[allow(unused_mut)]
+        let mut looked: Vec<&str> = Vec::new();
+        #[cfg(feature = "tch")]
+        {
+            if kiln_tch::cuda_count() > 0 {
+                return Ok(Device::TchCuda(0));
+            }
+            looked.push("libtorch sees no CUDA device");
+        }
+        #[cfg(feature = "wgpu")]
+        {
+            let adapters = kiln_wgpu::adapters();
+            if let Some(i) = adapters.iter().position(|a| a.is_gpu) {
+                return Ok(Device::Wgpu(i));
+            }
+            looked.push(if adapters.is_empty() {
+                "wgpu finds no adapter"
+            } else {
+                "wgpu finds only software adapters (use 'wgpu' to run on them anyway)"
+            });
+        }
+        if looked.is_empty() {
+            return Err(KilnError::Device(
+                "device 'gpu' needs a GPU backend: enable Kiln's Cargo feature `wgpu` or `tch`".into(),
+            ));
+        }
+        Err(KilnError::Device(format!("no GPU found: {}", looked.join("; "))))
     }
 }
 
-fn not_compiled(device: &str, feature: &str) -> KilnError {
-    KilnError::Device(format!(
-        "device '{device}' needs a backend that is not compiled into this build: enable Kiln's Cargo feature `{feature}`"
-    ))
+fn index(s: &str, what: &str) -> Result<usize> {
+    s.parse()
+        .map_err(|_| KilnError::Device(format!("'{what}': expected a device index, received '{s}'")))
 }
 
 impl FromStr for Device {
     type Err = KilnError;
 
     fn from_str(s: &str) -> Result<Device> {
-        let backend = s.split(':').next().unwrap_or_default();
-        match s {
-            "ndarray" | "cpu" => Ok(Device::Ndarray),
-            _ => match BACKEND_FEATURES.iter().find(|(b, _)| *b == backend) {
-                Some((_, feature)) => Err(not_compiled(s, feature)),
-                None => Err(KilnError::UnknownName {
+        let parts: Vec<&str> = s.split(':').collect();
+        let device = match parts.as_slice() {
+            ["ndarray"] => Device::Ndarray,
+            ["flex"] => Device::Flex,
+            ["cpu"] => return Device::fastest_cpu(),
+            ["gpu"] => return Device::first_gpu(),
+            ["wgpu"] => Device::Wgpu(0),
+            ["wgpu", n] => Device::Wgpu(index(n, s)?),
+            ["tch"] | ["tch", "cpu"] => Device::TchCpu,
+            ["tch", "cuda"] => Device::TchCuda(0),
+            ["tch", "cuda", n] => Device::TchCuda(index(n, s)?),
+            _ => {
+                return Err(KilnError::UnknownName {
                     kind: "device",
                     name: s.to_string(),
-                    expected: "ndarray, cpu, flex, wgpu, wgpu:N, tch:cpu, tch:cuda:N, gpu".into(),
-                }),
-            },
+                    expected: "ndarray, flex, cpu, wgpu, wgpu:N, tch:cpu, tch:cuda:N, gpu".into(),
+                });
+            }
+        };
+        if !device.is_compiled() {
+            return Err(not_compiled(s, device.backend()));
         }
+        Ok(device)
     }
 }
 
@@ -82,6 +182,10 @@ impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Device::Ndarray => f.write_str("ndarray"),
+            Device::Flex => f.write_str("flex"),
+            Device::Wgpu(i) => write!(f, "wgpu:{i}"),
+            Device::TchCpu => f.write_str("tch:cpu"),
+            Device::TchCuda(i) => write!(f, "tch:cuda:{i}"),
         }
     }
 }
@@ -93,20 +197,40 @@ pub struct DeviceInfo {
     pub device: Device,
     /// The backend name.
     pub backend: &'static str,
-    /// What the engine calls it.
+    /// What the engine calls it (for wgpu, the adapter's name).
     pub name: String,
 }
 
-/// Every device compiled in and available here.
+/// Every device compiled in and available here, CPU engines first.
 pub fn devices() -> Vec<DeviceInfo> {
-    let mut out = Vec::new();
+    #[allow(unused_mut)]
+    let mut out: Vec<DeviceInfo> = Vec::new();
+    #[allow(unused_macros)]
+    macro_rules! add {
+        ($device:expr, $engine:expr) => {
+            out.push(DeviceInfo {
+                device: $device,
+                backend: $engine.backend(),
+                name: $engine.name().to_string(),
+            })
+        };
+    }
     #[cfg(feature = "ndarray")]
-    for d in kiln_ndarray::devices() {
-        out.push(DeviceInfo {
-            device: Device::Ndarray,
-            backend: d.backend(),
-            name: d.name().to_string(),
-        });
+    add!(Device::Ndarray, kiln_ndarray::device());
+    #[cfg(feature = "flex")]
+    add!(Device::Flex, kiln_flex::device());
+    #[cfg(feature = "tch")]
+    {
+        add!(Device::TchCpu, kiln_tch::cpu());
+        for i in 0..kiln_tch::cuda_count() {
+            if let Ok(d) = kiln_tch::cuda(i) {
+                add!(Device::TchCuda(i), d);
+            }
+        }
+    }
+    #[cfg(feature = "wgpu")]
+    for (i, a) in kiln_wgpu::adapters().into_iter().enumerate() {
+        add!(Device::Wgpu(i), a.device);
     }
     out
 }
@@ -114,8 +238,15 @@ pub fn devices() -> Vec<DeviceInfo> {
 /// The backends compiled into this build.
 pub fn backends() -> Vec<&'static str> {
     let mut out = Vec::new();
-    if cfg!(feature = "ndarray") {
-        out.push("ndarray");
+    for (compiled, name) in [
+        (cfg!(feature = "ndarray"), "ndarray"),
+        (cfg!(feature = "flex"), "flex"),
+        (cfg!(feature = "wgpu"), "wgpu"),
+        (cfg!(feature = "tch"), "tch"),
+    ] {
+        if compiled {
+            out.push(name);
+        }
     }
     out
 }
@@ -125,17 +256,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parsing_names_features_and_unknowns() {
-        assert_eq!("cpu".parse::<Device>().unwrap(), Device::Ndarray);
-        let err = "wgpu:0".parse::<Device>().unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "device 'wgpu:0' needs a backend that is not compiled into this build: enable Kiln's Cargo feature `wgpu`"
-        );
+    fn parsing_round_trips_and_unknowns_are_named() {
+        for s in ["ndarray", "flex"] {
+            assert_eq!(s.parse::<Device>().unwrap().to_string(), s);
+        }
         let err = "tpu".parse::<Device>().unwrap_err().to_string();
         assert!(
             err.starts_with("unknown device 'tpu'. Expected one of: ndarray"),
             "{err}"
+        );
+        let err = "wgpu:x".parse::<Device>().unwrap_err().to_string();
+        assert!(
+            err.contains("expected a device index, received 'x'") || err.contains("feature `wgpu`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn cpu_is_the_fastest_compiled_cpu_engine() {
+        let expected = if cfg!(feature = "tch") {
+            Device::TchCpu
+        } else if cfg!(feature = "flex") {
+            Device::Flex
+        } else {
+            Device::Ndarray
+        };
+        assert_eq!("cpu".parse::<Device>().unwrap(), expected);
+    }
+
+    #[cfg(not(feature = "wgpu"))]
+    #[test]
+    fn a_backend_that_is_not_compiled_names_its_feature() {
+        let err = "wgpu:0".parse::<Device>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "device 'wgpu:0' needs a backend that is not compiled into this build: enable Kiln's Cargo feature `wgpu` (e.g. `--features kiln/wgpu`)"
         );
     }
 }

@@ -33,7 +33,7 @@ impl Sequential {
                 pending: Vec::new(),
             },
             built: None,
-            device: Device::default_device().unwrap_or(Device::Ndarray),
+            device: Device::default_device().unwrap_or(Device::Flex),
             compiled: None,
             stop_training: false,
         }
