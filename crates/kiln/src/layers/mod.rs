@@ -20,6 +20,18 @@ use crate::error::Result;
 use crate::layer::{Layer, incompatible};
 use kiln_ir::TensorType;
 
+/// The Keras class names of every layer in this catalogue, alphabetically.
+///
+/// A new layer is added here too: `kiln-parity` checks that this list names every layer
+/// under `layers/` and that its registry has parity cases for each one.
+///
+/// ```
+/// assert!(kiln::layers::catalogue().contains(&"Dense"));
+/// ```
+pub fn catalogue() -> Vec<&'static str> {
+    vec!["Activation", "Add", "Concatenate", "Dense", "Dropout", "Flatten", "Reshape"]
+}
+
 /// The single input of a one-input layer.
 pub(crate) fn single<'a>(layer: &dyn Layer, inputs: &'a [TensorType]) -> Result<&'a TensorType> {
     match inputs {
