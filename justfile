@@ -8,6 +8,11 @@ demo:
 test:
     ./scripts/test-all
 
+# Backend parity: every op, layer and Keras training golden on every compiled backend
+# against ndarray (and Keras); ends with a per-backend table. Needs ./scripts/setup for tch.
+parity:
+    CARGO_PROFILE_DEV_DEBUG=0 cargo run -p kiln-parity --features wgpu,tch --bin parity
+
 # Formatting check and clippy with warnings as errors.
 lint:
     cargo fmt --all -- --check

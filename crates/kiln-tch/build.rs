@@ -10,7 +10,11 @@ fn main() {
             "\n\nKiln's `tch` backend needs libtorch (PyTorch 2.9.0), which is not installed{}.\n\
              Run `./scripts/setup` once: it installs it from PyPI into ~/.cache/kiln and links it\n\
              at .kiln/libtorch, where the build finds it. Or set LIBTORCH to a libtorch 2.9.0 directory.\n\n",
-            if libtorch.is_empty() { String::new() } else { format!(" at {libtorch}") }
+            if libtorch.is_empty() {
+                String::new()
+            } else {
+                format!(" at {libtorch}")
+            }
         );
     }
 }

@@ -17,7 +17,10 @@ fn info(device_env: Option<&str>) -> String {
 #[test]
 fn info_lists_the_compiled_backends_and_their_devices() {
     let text = info(None);
-    assert!(text.starts_with(&format!("kiln {}\n", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(
+        text.starts_with(&format!("kiln {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
     let mut backends = Vec::new();
     for (on, name) in [
         (cfg!(feature = "ndarray"), "ndarray"),
@@ -43,7 +46,10 @@ fn info_lists_the_compiled_backends_and_their_devices() {
     } else {
         "ndarray"
     };
-    assert!(text.contains(&format!("default device: {default} (set KILN_DEVICE to change it)")), "{text}");
+    assert!(
+        text.contains(&format!("default device: {default} (set KILN_DEVICE to change it)")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -54,5 +60,8 @@ fn kiln_device_chooses_the_default() {
 #[test]
 fn a_bad_default_device_is_reported_not_a_crash() {
     let text = info(Some("tpu:0"));
-    assert!(text.contains("default device: none (KILN_DEVICE=tpu:0: unknown device 'tpu:0'"), "{text}");
+    assert!(
+        text.contains("default device: none (KILN_DEVICE=tpu:0: unknown device 'tpu:0'"),
+        "{text}"
+    );
 }

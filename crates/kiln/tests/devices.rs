@@ -19,7 +19,9 @@ fn data() -> (Tensor, Tensor) {
     let n = 96;
     let mut rng = kiln::ir::Rng::new(5);
     let x: Vec<f32> = (0..n * 6).map(|_| rng.uniform() as f32 * 2.0 - 1.0).collect();
-    let y: Vec<i32> = (0..n).map(|i| ((x[i * 6] + x[i * 6 + 1] > 0.0) as i32) + ((x[i * 6 + 2] > 0.3) as i32)).collect();
+    let y: Vec<i32> = (0..n)
+        .map(|i| ((x[i * 6] + x[i * 6 + 1] > 0.0) as i32) + ((x[i * 6 + 2] > 0.3) as i32))
+        .collect();
     (Tensor::from_f32(x, [n, 6]).unwrap(), Tensor::from_i32(y, [n]).unwrap())
 }
 
@@ -31,7 +33,12 @@ fn model(device: &Device) -> Model {
     m.add(Dense::new(16).activation("relu")).unwrap();
     m.add(Dropout::new(0.2)).unwrap();
     m.add(Dense::new(3).activation("softmax")).unwrap();
-    m.compile(Adam::new().learning_rate(0.01), "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+    m.compile(
+        Adam::new().learning_rate(0.01),
+        "sparse_categorical_crossentropy",
+        &["accuracy"],
+    )
+    .unwrap();
     m
 }
 
@@ -57,9 +64,17 @@ fn training_moved_between_engines_matches_staying_on_ndarray() {
         assert_eq!(moving.device(), device);
         let history = moving.fit(&x, &y, opts()).unwrap();
         let loss = history.last("loss").unwrap();
-        assert!((loss - reference_loss).abs() < 1e-4, "{device}: loss {loss} vs {reference_loss} on ndarray");
+        assert!(
+            (loss - reference_loss).abs() < 1e-4,
+            "{device}: loss {loss} vs {reference_loss} on ndarray"
+        );
         for (a, b) in moving.get_weights().unwrap().iter().zip(&reference_weights) {
-            let err = a.to_f32().iter().zip(b.to_f32()).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+            let err = a
+                .to_f32()
+                .iter()
+                .zip(b.to_f32())
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f32::max);
             assert!(err < 1e-4, "{device}: weights differ by {err}");
         }
         println!("{device}: final loss {loss:.6} (ndarray {reference_loss:.6})");
@@ -83,7 +98,9 @@ fn moving_between_epochs_inside_fit_continues_training() {
     let reference = model(&ndarray).fit(&x, &y, opts()).unwrap();
     for device in other_devices() {
         let mut m = model(&ndarray);
-        let history = m.fit(&x, &y, opts().callback(MoveAfterFirstEpoch(device.clone()))).unwrap();
+        let history = m
+            .fit(&x, &y, opts().callback(MoveAfterFirstEpoch(device.clone())))
+            .unwrap();
         assert_eq!(m.device(), &device);
         let (a, b) = (history.last("loss").unwrap(), reference.last("loss").unwrap());
         assert!((a - b).abs() < 1e-4, "{device}: {a} vs {b}");

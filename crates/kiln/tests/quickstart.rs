@@ -12,9 +12,23 @@ fn the_quickstart_model_reads_digits() {
     model.add(Dense::new(64).activation("relu")).unwrap();
     model.add(Dropout::new(0.1)).unwrap();
     model.add(Dense::new(10).activation("softmax")).unwrap();
-    model.compile(Adam::new().learning_rate(0.005), "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+    model
+        .compile(
+            Adam::new().learning_rate(0.005),
+            "sparse_categorical_crossentropy",
+            &["accuracy"],
+        )
+        .unwrap();
     let history = model
-        .fit(&x_train, &y_train, FitOptions::new().epochs(25).batch_size(32).validation_split(0.1).verbose(0))
+        .fit(
+            &x_train,
+            &y_train,
+            FitOptions::new()
+                .epochs(25)
+                .batch_size(32)
+                .validation_split(0.1)
+                .verbose(0),
+        )
         .unwrap();
     let losses = history.get("loss").unwrap();
     assert!(losses[24] < losses[0] / 5.0, "training loss fell: {losses:?}");

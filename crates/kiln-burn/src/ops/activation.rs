@@ -16,7 +16,11 @@ pub(crate) fn activation(kind: Activation, x: FloatT, rank: usize) -> FloatT {
         Activation::Tanh => x.tanh(),
         Activation::Softmax { axis } => act::softmax(x, burn_axis(axis, rank)),
         Activation::LogSoftmax { axis } => act::log_softmax(x, burn_axis(axis, rank)),
-        Activation::Gelu { approximate: false } => act::gelu(x),
+        // Written with erf so autodiff differentiates the exact function: Burn 0.22.1's default
+        // gelu backward (used by ndarray and wgpu) is the tanh approximation's derivative.
+        Activation::Gelu { approximate: false } => {
+            x.clone() * (x.mul_scalar(std::f64::consts::FRAC_1_SQRT_2).erf().add_scalar(1.0)).mul_scalar(0.5)
+        }
         Activation::Gelu { approximate: true } => act::gelu_approximate(x),
         Activation::Elu { alpha } => act::elu(x, alpha as f64),
         Activation::Selu => act::elu(x, SELU_ALPHA).mul_scalar(SELU_SCALE),

@@ -29,7 +29,15 @@ use kiln_ir::TensorType;
 /// assert!(kiln::layers::catalogue().contains(&"Dense"));
 /// ```
 pub fn catalogue() -> Vec<&'static str> {
-    vec!["Activation", "Add", "Concatenate", "Dense", "Dropout", "Flatten", "Reshape"]
+    vec![
+        "Activation",
+        "Add",
+        "Concatenate",
+        "Dense",
+        "Dropout",
+        "Flatten",
+        "Reshape",
+    ]
 }
 
 /// The single input of a one-input layer.
