@@ -10,13 +10,17 @@ test:
 
 # Backend parity: every op, layer and Keras training golden on every compiled backend
 # against ndarray (and Keras); ends with a per-backend table. Needs ./scripts/setup for tch.
-parity:
+parity: setup
     CARGO_PROFILE_DEV_DEBUG=0 cargo run -p kiln-parity --features wgpu,tch --bin parity
 
-# Formatting check and clippy with warnings as errors.
-lint:
+# Install what the backends need (libtorch from PyPI, a Vulkan driver); idempotent.
+setup:
+    ./scripts/setup
+
+# Formatting check and clippy with warnings as errors, every backend compiled in.
+lint: setup
     cargo fmt --all -- --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    CARGO_PROFILE_DEV_DEBUG=0 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 # Regenerate the Keras reference data (needs the venv of tests/keras/README.md).
 goldens:
