@@ -53,6 +53,16 @@ fn per_step(d: f64) -> String {
     }
 }
 
+/// The one line `verbose=2` prints per epoch: `3/3 - 1s - 204ms/step - accuracy: 0.2500 - …`.
+pub(crate) fn epoch_line(steps: usize, elapsed: f64, per: f64, logs: &Logs) -> String {
+    format!(
+        "{steps}/{steps} - {}s - {}{}",
+        elapsed.round() as u64,
+        per_step(per),
+        format_logs(logs)
+    )
+}
+
 impl ProgressBar {
     /// A bar over `target` steps.
     pub fn new(target: usize, verbose: u8) -> Self {
@@ -142,11 +152,8 @@ impl ProgressBar {
                 }
             }
             2 => println!(
-                "{}/{} - {}s - {per}{}",
-                self.target,
-                self.target,
-                elapsed.round() as u64,
-                format_logs(logs)
+                "{}",
+                epoch_line(self.target, elapsed, elapsed / self.target as f64, logs)
             ),
             _ => {}
         }
@@ -156,6 +163,33 @@ impl ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_verbose_2_line_matches_keras() {
+        // tests/keras/goldens/text/fit_verbose2.txt, with its timings.
+        let golden = include_str!("../../../../tests/keras/goldens/text/fit_verbose2.txt");
+        let logs: Logs = [
+            ("accuracy", 0.25),
+            ("loss", 1.5779),
+            ("val_accuracy", 0.25),
+            ("val_loss", 1.2943),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let line = epoch_line(3, 1.2, 0.204, &logs);
+        assert_eq!(golden.lines().nth(1), Some(line.as_str()));
+        let logs: Logs = [
+            ("accuracy", 0.25),
+            ("loss", 1.5737),
+            ("val_accuracy", 0.25),
+            ("val_loss", 1.2926),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(golden.lines().nth(3), Some(epoch_line(3, 0.003, 0.001, &logs).as_str()));
+    }
 
     #[test]
     fn values_print_as_keras() {
