@@ -14,9 +14,12 @@ pub fn cpu() -> EngineDevice {
     EngineDevice::new(device, BACKEND, "tch:cpu")
 }
 
-/// Number of CUDA devices libtorch sees.
+/// Number of CUDA devices libtorch sees (asked once per process).
 pub fn cuda_count() -> usize {
-    std::panic::catch_unwind(|| Device::enumerate(DeviceType::LibTorch).into_vec().len()).unwrap_or(0)
+    static COUNT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *COUNT.get_or_init(|| {
+        std::panic::catch_unwind(|| Device::enumerate(DeviceType::LibTorch).into_vec().len()).unwrap_or(0)
+    })
 }
 
 /// The `index`-th CUDA device, or a message saying what is missing.

@@ -10,6 +10,7 @@ use kiln_burn::EngineDevice;
 pub const BACKEND: &str = "wgpu";
 
 /// A wgpu adapter: its device and whether it is a real GPU (not a software rasterizer).
+#[derive(Clone)]
 pub struct Adapter {
     /// The device.
     pub device: EngineDevice,
@@ -28,13 +29,19 @@ fn describe(index: usize, device: Device) -> Option<Adapter> {
 }
 
 /// Every adapter wgpu can open on this machine (empty without a Vulkan/Metal/DX12 driver).
+/// Enumerating opens every device, so it is done once per process.
 pub fn adapters() -> Vec<Adapter> {
-    let found = std::panic::catch_unwind(|| Device::enumerate(DeviceType::Wgpu).into_vec()).unwrap_or_default();
-    found
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, d)| describe(i, d))
-        .collect()
+    static ADAPTERS: std::sync::OnceLock<Vec<Adapter>> = std::sync::OnceLock::new();
+    ADAPTERS
+        .get_or_init(|| {
+            let found = std::panic::catch_unwind(|| Device::enumerate(DeviceType::Wgpu).into_vec()).unwrap_or_default();
+            found
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, d)| describe(i, d))
+                .collect()
+        })
+        .clone()
 }
 
 /// The devices this engine offers here.

@@ -99,16 +99,8 @@ impl EarlyStopping {
         self.stopped_epoch
     }
 
-    fn higher(&self) -> bool {
-        self.mode.higher_is_better(&self.monitor)
-    }
-
     fn is_improvement(&self, value: f64, reference: f64) -> bool {
-        if self.higher() {
-            value - self.min_delta > reference
-        } else {
-            value + self.min_delta < reference
-        }
+        self.mode.improves(&self.monitor, value, reference, self.min_delta)
     }
 }
 
@@ -116,11 +108,7 @@ impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
         self.wait = 0;
         self.stopped_epoch = None;
-        self.best = if self.higher() {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst(&self.monitor);
         self.best_weights = None;
         self.best_epoch = 0;
         Ok(())

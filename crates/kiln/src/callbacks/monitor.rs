@@ -29,4 +29,22 @@ impl Mode {
             }
         }
     }
+
+    /// The worst possible value of `monitor`, where a search for its best starts.
+    pub(crate) fn worst(self, monitor: &str) -> f64 {
+        if self.higher_is_better(monitor) {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// Whether `value` beats `reference` by more than `min_delta` (≥ 0) for `monitor`.
+    pub(crate) fn improves(self, monitor: &str, value: f64, reference: f64, min_delta: f64) -> bool {
+        if self.higher_is_better(monitor) {
+            value > reference + min_delta
+        } else {
+            value < reference - min_delta
+        }
+    }
 }

@@ -84,16 +84,8 @@ impl ReduceLrOnPlateau {
         self
     }
 
-    fn higher(&self) -> bool {
-        self.mode.higher_is_better(&self.monitor)
-    }
-
     fn improved(&self, current: f64) -> bool {
-        if self.higher() {
-            current > self.best + self.min_delta
-        } else {
-            current < self.best - self.min_delta
-        }
+        self.mode.improves(&self.monitor, current, self.best, self.min_delta)
     }
 }
 
@@ -101,11 +93,7 @@ impl Callback for ReduceLrOnPlateau {
     fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
         self.wait = 0;
         self.cooldown_counter = 0;
-        self.best = if self.higher() {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst(&self.monitor);
         Ok(())
     }
 
