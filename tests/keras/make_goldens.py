@@ -7,7 +7,8 @@ Run with the venv described in tests/keras/README.md:
 
 It writes JSON files into tests/keras/goldens/ (next to this script):
 
-    activations.json  - keras.activations.* on a fixed [4, 6] input
+    activations.json  - every keras.activations function on a fixed [4, 6] input,
+                        with gradients (jax.grad)
     dense.json        - keras.layers.Dense forward passes with fixed weights
     losses.json       - keras.losses.* classes on fixed (y_true, y_pred) pairs
     training.json     - 5 train_on_batch steps of a small MLP per optimizer
@@ -123,10 +124,90 @@ def make_activations():
         "hard_sigmoid": acts.hard_sigmoid,
         "exponential": acts.exponential,
         "linear": acts.linear,
+        # The rest of keras.activations, default arguments.
+        "relu6": acts.relu6,
+        "celu": acts.celu,                  # alpha=1.0
+        "glu": acts.glu,                    # axis=-1: [4, 6] -> [4, 3]
+        "hard_silu": acts.hard_silu,
+        "hard_swish": acts.hard_swish,
+        "hard_tanh": acts.hard_tanh,
+        "hard_shrink": acts.hard_shrink,    # threshold=0.5
+        "soft_shrink": acts.soft_shrink,    # threshold=0.5
+        "log_sigmoid": acts.log_sigmoid,
+        "mish": acts.mish,
+        "sparse_plus": acts.sparse_plus,
+        "sparse_sigmoid": acts.sparse_sigmoid,
+        "sparsemax": None,                  # see sparsemax_reference below
+        "squareplus": acts.squareplus,      # b=4
+        "tanh_shrink": acts.tanh_shrink,
     }
+    # Every function keras.activations exports is here ("threshold", which has no
+    # defaults, only among the variants below).
+    exported = {n for n in dir(acts) if not n.startswith("_")} - {"deserialize", "get", "serialize"}
+    covered = set(fns) | {"threshold"}
+    assert exported == covered, f"not covered: {exported - covered}, unknown: {covered - exported}"
+    sparsemax, sparsemax_source = sparsemax_reference()
+    fns["sparsemax"] = sparsemax
     outputs = {name: arr(to_numpy(fn(x))) for name, fn in fns.items()}
     outputs["softmax_axis0"] = arr(to_numpy(acts.softmax(x, axis=0)))
     outputs["log_softmax_axis0"] = arr(to_numpy(acts.log_softmax(x, axis=0)))
+
+    # Calls with non-default arguments; `x` is the top-level input unless the
+    # variant has its own. ("threshold" has no defaults, so it is only here.)
+    x_close = (x * F32(0.25)).astype(F32)   # close logits: sparsemax supports of 2+
+    variants = [
+        ("relu", {"negative_slope": 0.1}, x),
+        ("relu", {"max_value": 3.0}, x),
+        ("relu", {"max_value": 6.0}, (x * F32(2.0)).astype(F32)),
+        ("relu", {"threshold": 1.0}, x),
+        ("relu", {"negative_slope": 0.1, "max_value": 3.0, "threshold": 1.0}, x),
+        ("relu", {"negative_slope": 0.1, "max_value": 6.0}, (x * F32(2.0)).astype(F32)),
+        ("leaky_relu", {"negative_slope": 0.3}, x),
+        ("elu", {"alpha": 0.5}, x),
+        ("celu", {"alpha": 0.5}, x),
+        ("gelu", {"approximate": True}, x),
+        ("hard_shrink", {"threshold": 1.0}, x),
+        ("soft_shrink", {"threshold": 1.0}, x),
+        ("squareplus", {"b": 1.0}, x),
+        ("threshold", {"threshold": 0.5, "default_value": -1.0}, x),
+        ("threshold", {"threshold": -1.0, "default_value": 0.0}, x),
+        ("glu", {"axis": 0}, x),
+        ("sparsemax", {"axis": 0}, x),
+        ("sparsemax", {}, x_close),
+        ("sparsemax", {"axis": 0}, x_close),
+    ]
+
+    # Gradients: d sum(f(x) * r) / dx with jax.grad, r a fixed [4, 6] array; a
+    # result smaller than [4, 6] (glu) uses the leading corner of r.
+    import jax
+    import jax.numpy as jnp
+    r = np.random.default_rng(1002).uniform(-1.0, 1.0, size=(4, 6)).astype(F32)
+
+    def gradient(fn, xv):
+        def loss(v):
+            y = fn(v)
+            w = jnp.asarray(r[tuple(slice(0, d) for d in y.shape)])
+            return jnp.sum(y * w)
+        return arr(np.asarray(jax.grad(loss)(jnp.asarray(xv))))
+
+    gradients = {name: gradient(fn, x) for name, fn in fns.items()}
+    gradients["softmax_axis0"] = gradient(lambda v: acts.softmax(v, axis=0), x)
+    gradients["log_softmax_axis0"] = gradient(lambda v: acts.log_softmax(v, axis=0), x)
+
+    def variant_fn(name, args):
+        if name == "sparsemax":
+            return lambda v: sparsemax(v, **args)
+        return lambda v: getattr(acts, name)(v, **args)
+
+    variant_entries = []
+    for name, args, xv in variants:
+        fn = variant_fn(name, args)
+        entry = {"name": name, "args": args}
+        if xv is not x:
+            entry["x"] = arr(xv)
+        entry["output"] = arr(to_numpy(fn(xv)))
+        entry["gradient"] = gradient(fn, xv)
+        variant_entries.append(entry)
 
     # Record the defaults actually used (read from the function signatures).
     import inspect
@@ -137,9 +218,49 @@ def make_activations():
         **header(),
         "gelu_approximate": bool(gelu_approx),
         "leaky_relu_negative_slope": float(leaky_slope),
+        "sparsemax_source": sparsemax_source,
         "x": arr(x),
         "outputs": outputs,
+        "gradient_weights": arr(r),
+        "gradients": gradients,
+        "variants": variant_entries,
     })
+
+
+def sparsemax_reference():
+    """keras.activations.sparsemax if it projects onto the simplex, else the fix.
+
+    Keras 3.15.1's sparsemax (every backend) computes its threshold from the sum of
+    the cumulative sums over the support instead of the cumulative sum at the
+    support's end (keras-team/keras#23425, fixed by #23469), so its rows do not sum
+    to 1 when two or more logits are in the support. Kiln implements the fixed
+    formula; this returns Keras's own function once it is fixed, and otherwise the
+    JAX backend's code with that one line corrected (same ops, so same rounding and
+    jax.grad gradient).
+    """
+    import jax.numpy as jnp
+
+    def fixed(x, axis=-1):
+        logits = jnp.asarray(x)
+        logits_sorted = -1.0 * jnp.sort(logits * -1.0, axis=axis)
+        logits_cumsum = jnp.cumsum(logits_sorted, axis=axis)
+        r = jnp.arange(1, logits.shape[axis] + 1)
+        r_shape = [1] * logits.ndim
+        r_shape[axis] = -1
+        r = r.reshape(r_shape)
+        support = logits_sorted - (logits_cumsum - 1) / r > 0
+        k = jnp.sum(support, axis=axis, keepdims=True)
+        # The fix: the sum of the sorted logits in the support (= cumsum[k]).
+        logits_sorted_safe = jnp.where(support, logits_sorted, 0.0)
+        tau = (jnp.sum(logits_sorted_safe, axis=axis, keepdims=True) - 1) / k
+        return jnp.maximum(logits - tau, 0.0)
+
+    probe = np.array([[0.0, 0.5, 1.0]], dtype=F32)
+    if np.allclose(to_numpy(keras.activations.sparsemax(probe)), to_numpy(fixed(probe))):
+        return keras.activations.sparsemax, "keras"
+    return fixed, ("keras-team/keras#23469: Keras 3.15.1's sparsemax is wrong when two "
+                   "or more logits are in the support (#23425); the outputs here use "
+                   "the JAX backend's code with the fix")
 
 
 # ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 //! Burn tensor type carries values of any IR rank and numpy broadcasting falls out of
 //! Burn's same-rank broadcasting.
 
+mod constraint;
 mod convert;
 mod device;
 mod error;

@@ -35,11 +35,24 @@ pub struct Plan {
     inputs: Vec<(usize, TensorType, String)>,
     params: Vec<usize>,
     outputs: Vec<(usize, usize)>,
+    /// `(parameter index, value)` of each state update a training run applies.
+    updates: Vec<(usize, usize)>,
 }
 
 impl Plan {
-    /// Verifies and compiles `graph`.
+    /// Verifies and compiles `graph` for its outputs; nodes no output needs are left out
+    /// (state updates included).
     pub fn compile(graph: &Graph) -> Result<Plan, EngineError> {
+        Self::compile_with(graph, false)
+    }
+
+    /// Verifies and compiles `graph` for a training step: its outputs and its state
+    /// updates, which [`Session::train_step`](crate::Session::train_step) applies.
+    pub fn compile_training(graph: &Graph) -> Result<Plan, EngineError> {
+        Self::compile_with(graph, true)
+    }
+
+    fn compile_with(graph: &Graph, with_updates: bool) -> Result<Plan, EngineError> {
         verify(graph)?;
         let unsupported = |message: String| EngineError::Unsupported {
             engine: "burn".into(),
@@ -55,9 +68,37 @@ impl Plan {
             }
         }
         let n_values = graph.values().len();
-        // Last step that reads each value; outputs are never released.
+        let updates: Vec<(usize, usize)> = if with_updates {
+            graph
+                .updates()
+                .iter()
+                .map(|u| (u.param.index(), u.value.index()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Only the nodes the outputs (and updates) need, in order.
+        let mut live = vec![false; n_values];
+        for &v in graph.outputs() {
+            live[v.index()] = true;
+        }
+        for &(_, v) in &updates {
+            live[v] = true;
+        }
+        let mut order = Vec::new();
+        for &id in graph.order().iter().rev() {
+            let node = graph.node(id);
+            if live[node.output.index()] {
+                for &v in &node.inputs {
+                    live[v.index()] = true;
+                }
+                order.push(id);
+            }
+        }
+        order.reverse();
+        // Last step that reads each value; outputs and updates are never released.
         let mut last_use = vec![None; n_values];
-        for (i, &id) in graph.order().iter().enumerate() {
+        for (i, &id) in order.iter().enumerate() {
             for &v in &graph.node(id).inputs {
                 last_use[v.index()] = Some(i);
             }
@@ -65,9 +106,11 @@ impl Plan {
         for &v in graph.outputs() {
             last_use[v.index()] = Some(usize::MAX);
         }
+        for &(_, v) in &updates {
+            last_use[v] = Some(usize::MAX);
+        }
         let rank = |v: kiln_ir::ValueId| graph.values()[v.index()].ty.shape.rank();
-        let steps = graph
-            .order()
+        let steps = order
             .iter()
             .enumerate()
             .map(|(i, &id)| {
@@ -113,6 +156,7 @@ impl Plan {
             inputs,
             params,
             outputs,
+            updates,
         })
     }
 
@@ -164,9 +208,15 @@ impl Plan {
             .collect()
     }
 
-    /// Runs the plan. `values` holds the uploaded inputs and parameters; the result is
-    /// the outputs, in order.
-    pub(crate) fn execute(&self, inputs: Vec<Slot>, params: Vec<Slot>, ctx: &Ctx) -> Result<Vec<Slot>, EngineError> {
+    /// Runs the plan on uploaded inputs and parameters; returns the outputs, in order,
+    /// and the `(parameter index, new value)` of each state update.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn execute(
+        &self,
+        inputs: Vec<Slot>,
+        params: Vec<Slot>,
+        ctx: &Ctx,
+    ) -> Result<(Vec<Slot>, Vec<(usize, Slot)>), EngineError> {
         let mut slots: Vec<Option<Slot>> = vec![None; self.n_values];
         for ((v, _, _), t) in self.inputs.iter().zip(inputs) {
             slots[*v] = Some(t);
@@ -194,15 +244,21 @@ impl Plan {
             })?;
             slots[step.out] = Some(out);
         }
-        self.outputs
+        let missing = |v: usize| EngineError::Engine {
+            engine: "burn".into(),
+            message: format!("value %{v} was not computed"),
+        };
+        let outputs = self
+            .outputs
             .iter()
-            .map(|(v, _)| {
-                slots[*v].clone().ok_or_else(|| EngineError::Engine {
-                    engine: "burn".into(),
-                    message: format!("output %{v} was not computed"),
-                })
-            })
-            .collect()
+            .map(|(v, _)| slots[*v].clone().ok_or_else(|| missing(*v)))
+            .collect::<Result<_, _>>()?;
+        let updates = self
+            .updates
+            .iter()
+            .map(|&(p, v)| slots[v].clone().map(|s| (p, s)).ok_or_else(|| missing(v)))
+            .collect::<Result<_, _>>()?;
+        Ok((outputs, updates))
     }
 
     /// The logical rank of each output.

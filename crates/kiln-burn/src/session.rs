@@ -1,5 +1,6 @@
 //! A model's parameters and optimizer state on one device, and running plans there.
 
+use crate::constraint;
 use crate::convert::{download, upload};
 use crate::device::EngineDevice;
 use crate::error::EngineError;
@@ -42,6 +43,7 @@ pub struct Session {
     params: Vec<FloatT>,
     ranks: Vec<usize>,
     trainable: Vec<bool>,
+    constraints: Vec<Option<kiln_ir::Constraint>>,
     optimizer: Option<OptimizerState>,
 }
 
@@ -83,6 +85,7 @@ impl Session {
             params: Vec::new(),
             ranks: params.iter().map(|p| p.ty.shape.rank()).collect(),
             trainable: params.iter().map(|p| p.trainable).collect(),
+            constraints: params.iter().map(|p| p.constraint.clone()).collect(),
             optimizer: None,
         };
         for (p, v) in params.iter().zip(values) {
@@ -178,6 +181,7 @@ impl Session {
                 params: self.params.iter().map(mv).collect(),
                 ranks: self.ranks.clone(),
                 trainable: self.trainable.clone(),
+                constraints: self.constraints.clone(),
                 optimizer: self.optimizer.as_ref().map(|o| OptimizerState {
                     kind: o.kind.clone(),
                     iterations: o.iterations,
@@ -211,7 +215,7 @@ impl Session {
                 training: mode.training,
                 seed: mode.seed,
             };
-            let outs = plan.execute(uploaded, params, &ctx)?;
+            let (outs, _) = plan.execute(uploaded, params, &ctx)?;
             outs.into_iter()
                 .zip(plan.output_ranks())
                 .map(|(o, r)| download(o, r))
@@ -269,7 +273,7 @@ impl Session {
                 training: mode.training,
                 seed: mode.seed,
             };
-            let outs = plan.execute(uploaded, tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
+            let (outs, updates) = plan.execute(uploaded, tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
             let Some(Slot::F(loss)) = outs.first() else {
                 return Err(engine_error(
                     &device,
@@ -288,7 +292,16 @@ impl Session {
                 }
                 if let Some(g) = p.grad(grads) {
                     let current = self.params[i].clone();
-                    self.params[i] = optim::update(&state.kind, current, g, &mut state.slots[i], lr, state.iterations);
+                    let updated = optim::update(&state.kind, current, g, &mut state.slots[i], lr, state.iterations);
+                    self.params[i] = match &self.constraints[i] {
+                        Some(c) => constraint::apply(c, updated, self.ranks[i]),
+                        None => updated,
+                    };
+                }
+            }
+            for (i, value) in updates {
+                if let Slot::F(t) = value {
+                    self.params[i] = t.inner();
                 }
             }
             outs.into_iter()

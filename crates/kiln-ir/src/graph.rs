@@ -1,5 +1,6 @@
 //! The graph: arenas of values, nodes and parameters, with op order kept apart.
 
+use crate::constraint::Constraint;
 use crate::entities::{NodeId, ParamId, ValueId};
 use crate::error::IrError;
 use crate::init::Initializer;
@@ -63,6 +64,19 @@ pub struct Param {
     pub trainable: bool,
     /// The value it defines.
     pub value: ValueId,
+    /// Applied to the parameter after every optimizer step (Keras's `kernel_constraint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<Constraint>,
+}
+
+/// A state update: after a training step, parameter `param` takes the value `value`
+/// computed in that step (BatchNormalization's moving statistics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    /// The parameter updated.
+    pub param: ParamId,
+    /// Its new value.
+    pub value: ValueId,
 }
 
 impl Param {
@@ -96,6 +110,10 @@ pub struct Graph {
     params: Vec<Param>,
     inputs: Vec<Input>,
     outputs: Vec<ValueId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    updates: Vec<Update>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    losses: Vec<ValueId>,
 }
 
 impl Graph {
@@ -145,8 +163,66 @@ impl Graph {
             init,
             trainable,
             value,
+            constraint: None,
         });
         Ok(value)
+    }
+
+    /// Sets the constraint of the parameter whose value is `param`.
+    pub fn set_constraint(&mut self, param: ValueId, constraint: Constraint) -> Result<(), IrError> {
+        let id = self.param_of(param)?;
+        self.params[id.index()].constraint = Some(constraint);
+        Ok(())
+    }
+
+    /// The parameter a value stands for.
+    fn param_of(&self, v: ValueId) -> Result<ParamId, IrError> {
+        match self.values.get(v.index()).map(|d| d.def) {
+            Some(ValueDef::Param(id)) => Ok(id),
+            Some(_) => Err(IrError::Param {
+                name: v.to_string(),
+                message: "the value is not a parameter".into(),
+            }),
+            None => Err(IrError::UnknownValue(v)),
+        }
+    }
+
+    /// Records that after each training step the parameter whose value is `param` takes
+    /// `value`, which must have the parameter's type.
+    pub fn add_update(&mut self, param: ValueId, value: ValueId) -> Result<(), IrError> {
+        let id = self.param_of(param)?;
+        let (want, got) = (self.value_type(param)?, self.value_type(value)?);
+        if want != got {
+            return Err(IrError::Param {
+                name: self.params[id.index()].name.clone(),
+                message: format!("an update of type {got} does not fit the parameter's type {want}"),
+            });
+        }
+        self.updates.push(Update { param: id, value });
+        Ok(())
+    }
+
+    /// The state updates, in the order they were added.
+    pub fn updates(&self) -> &[Update] {
+        &self.updates
+    }
+
+    /// Adds a scalar term to the training loss (a weight or activity regularizer).
+    pub fn add_loss(&mut self, value: ValueId) -> Result<(), IrError> {
+        let ty = self.value_type(value)?;
+        if ty.shape.rank() != 0 {
+            return Err(IrError::Param {
+                name: value.to_string(),
+                message: format!("an added loss must be a scalar, received {ty}"),
+            });
+        }
+        self.losses.push(value);
+        Ok(())
+    }
+
+    /// The scalar terms added to the training loss.
+    pub fn losses(&self) -> &[ValueId] {
+        &self.losses
     }
 
     /// Appends a node applying `op` to `inputs`, checking the operands and inferring

@@ -22,6 +22,7 @@
 //! # Ok::<(), kiln_ir::IrError>(())
 //! ```
 
+mod constraint;
 mod entities;
 mod error;
 mod format;
@@ -32,15 +33,17 @@ mod optim;
 pub mod passes;
 mod rng;
 mod shape;
+mod structural;
 mod tensor;
 mod verify;
 
+pub use constraint::Constraint;
 pub use entities::{NodeId, ParamId, ValueId};
 pub use error::IrError;
 pub use format::{FORMAT_VERSION, from_json, node_text, to_json};
-pub use graph::{Graph, Input, Node, Param, ValueData, ValueDef};
+pub use graph::{Graph, Input, Node, Param, Update, ValueData, ValueDef};
 pub use init::{Initializer, compute_fans};
-pub use op::{Activation, BinaryOp, CompareOp, Op, ReduceOp, UnaryOp};
+pub use op::{Activation, BinaryOp, CompareOp, NoiseKind, Op, PoolKind, ReduceOp, UnaryOp};
 pub use optim::OptimizerKind;
 pub use rng::Rng;
 pub use shape::{DType, Dim, Shape, TensorType, broadcast_shapes};

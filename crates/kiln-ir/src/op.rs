@@ -56,6 +56,74 @@ pub enum Activation {
     HardSigmoid,
     /// `exp(x)`.
     Exponential,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
+    /// `keras.activations.relu` with arguments: `x` where `x > threshold` (else 0), clipped
+    /// to `[0, max_value]`, minus `negative_slope * relu(threshold - x)` — and
+    /// `leaky_relu(x, negative_slope)` when `max_value` is `None` and `threshold` is 0.
+    /// Kiln emits [`Activation::Relu`] for the default arguments.
+    ReluExt {
+        /// Slope below the threshold.
+        negative_slope: f32,
+        /// Largest output, or no limit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_value: Option<f32>,
+        /// Values at or below it are damped.
+        threshold: f32,
+    },
+    /// `x` for `x >= 0`, else `alpha * (exp(x / alpha) - 1)`.
+    Celu {
+        /// Scale of the negative part.
+        alpha: f32,
+    },
+    /// `a * sigmoid(b)` where `a` and `b` are the two halves of `x` along `axis` (the
+    /// axis is halved).
+    Glu {
+        /// Axis (non-negative), of even size.
+        axis: usize,
+    },
+    /// `x * relu6(x + 3) / 6` (also called hard swish).
+    HardSilu,
+    /// `clip(x, -1, 1)`.
+    HardTanh,
+    /// `x` where `|x| > threshold`, else 0.
+    HardShrink {
+        /// Half-width of the zeroed band.
+        threshold: f32,
+    },
+    /// `x - threshold` above `threshold`, `x + threshold` below `-threshold`, else 0.
+    SoftShrink {
+        /// Half-width of the zeroed band.
+        threshold: f32,
+    },
+    /// `log(sigmoid(x)) = -softplus(-x)`.
+    LogSigmoid,
+    /// `x * tanh(softplus(x))`.
+    Mish,
+    /// 0 for `x <= -1`, `x` for `x >= 1`, else `(x + 1)² / 4`.
+    SparsePlus,
+    /// `clip((x + 1) / 2, 0, 1)`.
+    SparseSigmoid,
+    /// `max(x - τ, 0)` along `axis`, with `τ` the threshold that makes the result sum to 1
+    /// (the Euclidean projection onto the simplex, Martins & Astudillo 2016).
+    Sparsemax {
+        /// Axis (non-negative).
+        axis: usize,
+    },
+    /// `(x + sqrt(x² + b)) / 2`.
+    Squareplus {
+        /// Smoothness.
+        b: f32,
+    },
+    /// `x - tanh(x)`.
+    TanhShrink,
+    /// `x` where `x > threshold`, else `default_value`.
+    Threshold {
+        /// Values at or below it are replaced.
+        threshold: f32,
+        /// What replaces them.
+        default_value: f32,
+    },
 }
 
 impl Activation {
@@ -77,13 +145,32 @@ impl Activation {
             Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::HardSigmoid => "hard_sigmoid",
             Activation::Exponential => "exponential",
+            Activation::Relu6 => "relu6",
+            Activation::ReluExt { .. } => "relu",
+            Activation::Celu { .. } => "celu",
+            Activation::Glu { .. } => "glu",
+            Activation::HardSilu => "hard_silu",
+            Activation::HardTanh => "hard_tanh",
+            Activation::HardShrink { .. } => "hard_shrink",
+            Activation::SoftShrink { .. } => "soft_shrink",
+            Activation::LogSigmoid => "log_sigmoid",
+            Activation::Mish => "mish",
+            Activation::SparsePlus => "sparse_plus",
+            Activation::SparseSigmoid => "sparse_sigmoid",
+            Activation::Sparsemax { .. } => "sparsemax",
+            Activation::Squareplus { .. } => "squareplus",
+            Activation::TanhShrink => "tanh_shrink",
+            Activation::Threshold { .. } => "threshold",
         }
     }
 
     /// The axis an axis-wise activation works on.
     pub fn axis(&self) -> Option<usize> {
         match self {
-            Activation::Softmax { axis } | Activation::LogSoftmax { axis } => Some(*axis),
+            Activation::Softmax { axis }
+            | Activation::LogSoftmax { axis }
+            | Activation::Glu { axis }
+            | Activation::Sparsemax { axis } => Some(*axis),
             _ => None,
         }
     }
@@ -159,6 +246,26 @@ pub enum ReduceOp {
     Max,
     /// Minimum.
     Min,
+}
+
+/// Pooling reductions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    /// Maximum over the window (padding never wins).
+    Max,
+    /// Mean over the window's elements inside the input (padding not counted, as Keras).
+    Avg,
+}
+
+/// How training-time noise is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseKind {
+    /// `x + n`, `n ~ N(0, stddev²)` (GaussianNoise).
+    Additive,
+    /// `x * n`, `n ~ N(1, stddev²)` (GaussianDropout).
+    Multiplicative,
 }
 
 /// One IR operation. Every op has exactly one result value.
@@ -239,7 +346,85 @@ pub enum Op {
     Dropout {
         /// Fraction of units dropped.
         rate: f32,
+        /// Axes along which one mask value is shared (SpatialDropout: the spatial axes).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        shared_axes: Vec<usize>,
     },
+    /// Gaussian noise in training, the identity otherwise.
+    Noise {
+        /// Added or multiplied.
+        kind: NoiseKind,
+        /// Standard deviation.
+        stddev: f32,
+    },
+    /// Convolution over 1 or 2 spatial axes, channels first: input `[N, C, *spatial]`,
+    /// kernel `[O, C / groups, *window]`, output `[N, O, *out]` with
+    /// `out = (in + pad_begin + pad_end - dilation * (window - 1) - 1) / stride + 1`.
+    Conv {
+        /// Stride per spatial axis.
+        strides: Vec<usize>,
+        /// Zero padding `(begin, end)` per spatial axis.
+        padding: Vec<(usize, usize)>,
+        /// Dilation per spatial axis.
+        dilation: Vec<usize>,
+        /// Channel groups (`C` for a depthwise convolution).
+        groups: usize,
+    },
+    /// The full transposed convolution (the gradient of [`Op::Conv`] without padding):
+    /// input `[N, C, *spatial]`, kernel `[C, O / groups, *window]`, output `[N, O, *out]`
+    /// with `out = (in - 1) * stride + dilation * (window - 1) + 1`. Layers crop or pad it.
+    ConvTranspose {
+        /// Stride per spatial axis.
+        strides: Vec<usize>,
+        /// Dilation per spatial axis.
+        dilation: Vec<usize>,
+        /// Channel groups.
+        groups: usize,
+    },
+    /// Max or average pooling over 1 or 2 spatial axes, channels first `[N, C, *spatial]`.
+    Pool {
+        /// Max or average.
+        kind: PoolKind,
+        /// Window per spatial axis.
+        window: Vec<usize>,
+        /// Stride per spatial axis.
+        strides: Vec<usize>,
+        /// Padding `(begin, end)` per spatial axis, never counted in averages.
+        padding: Vec<(usize, usize)>,
+    },
+    /// Permutes the axes: result axis `i` is operand axis `perm[i]`.
+    Transpose {
+        /// A permutation of the operand's axes.
+        perm: Vec<usize>,
+    },
+    /// `x[start..end]` along `axis`.
+    Slice {
+        /// Axis (non-negative).
+        axis: usize,
+        /// First index kept.
+        start: usize,
+        /// One past the last index kept.
+        end: usize,
+    },
+    /// Pads every axis with `value`: `pads[i] = (before, after)`.
+    Pad {
+        /// Padding per axis.
+        pads: Vec<(usize, usize)>,
+        /// The padding value.
+        value: f32,
+    },
+    /// Repeats each element `times` times along `axis` (numpy's `repeat`).
+    Repeat {
+        /// Axis (non-negative).
+        axis: usize,
+        /// Copies of each element.
+        times: usize,
+    },
+    /// Rows of a table: `table [V, *row]` indexed by i32 `indices [*idx]` gives
+    /// `[*idx, *row]` (embedding lookup).
+    Gather,
+    /// The first operand in training, the second otherwise (both have one type).
+    IfTraining,
 }
 
 impl Op {
@@ -267,6 +452,16 @@ impl Op {
             Op::OneHot { .. } => "one_hot".into(),
             Op::Cast { .. } => "cast".into(),
             Op::Dropout { .. } => "dropout".into(),
+            Op::Noise { kind, .. } => format!("{}_noise", snake(kind)),
+            Op::Conv { .. } => "conv".into(),
+            Op::ConvTranspose { .. } => "conv_transpose".into(),
+            Op::Pool { kind, .. } => format!("{}_pool", snake(kind)),
+            Op::Transpose { .. } => "transpose".into(),
+            Op::Slice { .. } => "slice".into(),
+            Op::Pad { .. } => "pad".into(),
+            Op::Repeat { .. } => "repeat".into(),
+            Op::Gather => "gather".into(),
+            Op::IfTraining => "if_training".into(),
         }
     }
 
@@ -274,14 +469,31 @@ impl Op {
     pub fn attributes(&self) -> String {
         let attrs = match self {
             Op::Activation { kind } => match kind {
-                Activation::Softmax { axis } | Activation::LogSoftmax { axis } => {
-                    format!("axis={axis}")
-                }
+                Activation::Softmax { axis }
+                | Activation::LogSoftmax { axis }
+                | Activation::Glu { axis }
+                | Activation::Sparsemax { axis } => format!("axis={axis}"),
                 Activation::Gelu { approximate } => format!("approximate={approximate}"),
-                Activation::Elu { alpha } => format!("alpha={alpha}"),
+                Activation::Elu { alpha } | Activation::Celu { alpha } => format!("alpha={alpha}"),
                 Activation::LeakyRelu { negative_slope } => {
                     format!("negative_slope={negative_slope}")
                 }
+                Activation::ReluExt {
+                    negative_slope,
+                    max_value,
+                    threshold,
+                } => {
+                    let max_value = max_value.map_or("none".to_string(), |m| m.to_string());
+                    format!("negative_slope={negative_slope},max_value={max_value},threshold={threshold}")
+                }
+                Activation::HardShrink { threshold } | Activation::SoftShrink { threshold } => {
+                    format!("threshold={threshold}")
+                }
+                Activation::Squareplus { b } => format!("b={b}"),
+                Activation::Threshold {
+                    threshold,
+                    default_value,
+                } => format!("threshold={threshold},default_value={default_value}"),
                 _ => String::new(),
             },
             Op::Clip { min, max } => format!("min={min},max={max}"),
@@ -294,7 +506,30 @@ impl Op {
             }
             Op::OneHot { depth } => format!("depth={depth}"),
             Op::Cast { to } => format!("to={to}"),
-            Op::Dropout { rate } => format!("rate={rate}"),
+            Op::Dropout { rate, shared_axes } if shared_axes.is_empty() => format!("rate={rate}"),
+            Op::Dropout { rate, shared_axes } => format!("rate={rate},shared_axes={shared_axes:?}"),
+            Op::Noise { stddev, .. } => format!("stddev={stddev}"),
+            Op::Conv {
+                strides,
+                padding,
+                dilation,
+                groups,
+            } => format!("strides={strides:?},padding={padding:?},dilation={dilation:?},groups={groups}"),
+            Op::ConvTranspose {
+                strides,
+                dilation,
+                groups,
+            } => format!("strides={strides:?},dilation={dilation:?},groups={groups}"),
+            Op::Pool {
+                window,
+                strides,
+                padding,
+                ..
+            } => format!("window={window:?},strides={strides:?},padding={padding:?}"),
+            Op::Transpose { perm } => format!("perm={perm:?}"),
+            Op::Slice { axis, start, end } => format!("axis={axis},start={start},end={end}"),
+            Op::Pad { pads, value } => format!("pads={pads:?},value={value}"),
+            Op::Repeat { axis, times } => format!("axis={axis},times={times}"),
             _ => String::new(),
         };
         if attrs.is_empty() { attrs } else { format!("[{attrs}]") }
@@ -304,7 +539,14 @@ impl Op {
     pub fn arity(&self) -> Option<usize> {
         match self {
             Op::Constant { .. } => Some(0),
-            Op::Matmul | Op::Binary { .. } | Op::BiasAdd | Op::Compare { .. } => Some(2),
+            Op::Matmul
+            | Op::Binary { .. }
+            | Op::BiasAdd
+            | Op::Compare { .. }
+            | Op::Conv { .. }
+            | Op::ConvTranspose { .. }
+            | Op::Gather
+            | Op::IfTraining => Some(2),
             Op::Concat { .. } => None,
             _ => Some(1),
         }
@@ -386,7 +628,16 @@ impl Op {
                 }
                 Ok(x.clone())
             }
-            Op::Unary { .. } | Op::Clip { .. } | Op::Dropout { .. } => {
+            Op::Conv { .. }
+            | Op::ConvTranspose { .. }
+            | Op::Pool { .. }
+            | Op::Transpose { .. }
+            | Op::Slice { .. }
+            | Op::Pad { .. }
+            | Op::Repeat { .. }
+            | Op::Gather
+            | Op::IfTraining => crate::structural::infer(self, inputs),
+            Op::Unary { .. } | Op::Clip { .. } | Op::Dropout { .. } | Op::Noise { .. } => {
                 float_only(inputs[0])?;
                 Ok(inputs[0].clone())
             }
@@ -394,6 +645,20 @@ impl Op {
                 float_only(inputs[0])?;
                 if let Some(axis) = kind.axis() {
                     axis_ok(axis, inputs[0])?;
+                }
+                if let Activation::Glu { axis } = kind {
+                    // glu splits the axis into two halves and returns one half's size.
+                    let x = inputs[0];
+                    let mut dims = x.shape.0.clone();
+                    dims[*axis] = match dims[*axis] {
+                        Some(n) if n % 2 != 0 => {
+                            return Err(format!(
+                                "glu splits axis {axis} into two halves: its size must be even, received {x}"
+                            ));
+                        }
+                        d => d.map(|n| n / 2),
+                    };
+                    return Ok(TensorType::new(x.dtype, Shape(dims)));
                 }
                 Ok(inputs[0].clone())
             }

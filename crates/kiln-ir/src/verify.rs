@@ -10,6 +10,8 @@
 //! 4. Every node's stored result type equals what shape inference gives for its operands.
 //! 5. Parameters have fixed shapes, f32 elements and unique names.
 //! 6. Every graph output is a defined value.
+//! 7. Every state update writes a defined value of the parameter's type; every added
+//!    loss is a defined scalar.
 
 use crate::entities::ParamId;
 use crate::error::IrError;
@@ -91,6 +93,29 @@ pub fn verify(graph: &Graph) -> Result<(), IrError> {
     for &v in graph.outputs() {
         if !defined.get(v.index()).copied().unwrap_or(false) {
             errors.push(format!("output {v}: not a defined value"));
+        }
+    }
+    for u in graph.updates() {
+        let Some(p) = graph.params().get(u.param.index()) else {
+            errors.push(format!("update of {}: no such parameter", u.param));
+            continue;
+        };
+        match values.get(u.value.index()) {
+            Some(v) if defined[u.value.index()] && v.ty == p.ty => {}
+            Some(v) if defined[u.value.index()] => errors.push(format!(
+                "update of {} ('{}'): the value {} has type {}, the parameter {}",
+                u.param, p.name, u.value, v.ty, p.ty
+            )),
+            _ => errors.push(format!(
+                "update of {} ('{}'): {} is not a defined value",
+                u.param, p.name, u.value
+            )),
+        }
+    }
+    for &v in graph.losses() {
+        match values.get(v.index()) {
+            Some(d) if defined[v.index()] && d.ty.shape.rank() == 0 => {}
+            _ => errors.push(format!("added loss {v}: not a defined scalar value")),
         }
     }
     if errors.is_empty() {

@@ -27,7 +27,16 @@ fn mlp() -> Graph {
             "dense",
         )
         .unwrap();
-    let h = g.push(Op::Dropout { rate: 0.25 }, &[h], "dropout").unwrap();
+    let h = g
+        .push(
+            Op::Dropout {
+                rate: 0.25,
+                shared_axes: vec![],
+            },
+            &[h],
+            "dropout",
+        )
+        .unwrap();
     let y = g
         .push(
             Op::Activation {

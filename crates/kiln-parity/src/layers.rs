@@ -7,7 +7,7 @@
 
 use crate::case::{Case, Suite, Values, seed_of};
 use crate::spec::{Gradient, Tolerance, op_spec};
-use kiln::layers::{Activation, Add, Concatenate, Dense, Dropout, Flatten, Reshape};
+use kiln::layers::{Activation, Add, Concatenate, Conv1D, Conv2D, Conv2DTranspose, Dense, Dropout, ELU, Flatten, LeakyReLU, PReLU, ReLU, Reshape, Softmax};
 use kiln::{Apply, Input, Layer, Model, SymbolicTensor};
 use kiln_burn::RunMode;
 use kiln_ir::HostTensor;
@@ -116,10 +116,35 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::one(Activation::new("relu"), "relu", &[4]),
         LayerSample::one(Activation::new("gelu"), "gelu", &[4]),
         LayerSample::one(Activation::new("softmax"), "softmax", &[2, 3]),
+        LayerSample::one(Activation::new("glu"), "glu", &[2, 4]),
+        LayerSample::one(Activation::new("sparsemax"), "sparsemax", &[3]),
         LayerSample::list(Add::new(), "2 inputs", &[&[4], &[4]]),
         LayerSample::list(Add::new(), "3 inputs", &[&[2, 3], &[2, 3], &[2, 3]]),
         LayerSample::list(Concatenate::new(), "axis=-1", &[&[2], &[3]]),
         LayerSample::list(Concatenate::new().axis(1), "axis=1", &[&[2, 3], &[1, 3]]),
+        LayerSample::one(Conv1D::new(3, 3), "valid", &[7, 2]),
+        LayerSample::one(
+            Conv1D::new(4, 3).padding("causal").dilation_rate(2).groups(2),
+            "causal dilation=2 groups=2",
+            &[8, 2],
+        ),
+        LayerSample::one(Conv2D::new(3, 3).activation("relu"), "valid relu", &[5, 6, 2]),
+        LayerSample::one(
+            Conv2D::new(4, 3).strides(2).padding("same"),
+            "same strides=2",
+            &[6, 5, 2],
+        ),
+        LayerSample::one(
+            Conv2D::new(2, [2, 3]).data_format(kiln::layers::DataFormat::ChannelsFirst),
+            "channels_first",
+            &[2, 4, 5],
+        ),
+        LayerSample::one(Conv2DTranspose::new(2, 3), "valid", &[3, 4, 2]),
+        LayerSample::one(
+            Conv2DTranspose::new(2, 3).strides(2).padding("same"),
+            "same strides=2",
+            &[3, 3, 2],
+        ),
         LayerSample::one(Dense::new(4), "units=4", &[3]),
         LayerSample::one(Dense::new(3).activation("relu"), "units=3 relu", &[4]),
         LayerSample::one(
@@ -134,9 +159,22 @@ pub fn layer_samples() -> Vec<LayerSample> {
         ),
         LayerSample::one(Dropout::new(0.5), "rate=0.5", &[4, 5]).training(),
         LayerSample::one(Dropout::new(0.5), "rate=0.5", &[4, 5]),
+        LayerSample::one(ELU::new(), "alpha=1", &[4]),
+        LayerSample::one(ELU::new().alpha(0.5), "alpha=0.5", &[2, 3]),
         LayerSample::one(Flatten::new(), "", &[2, 3]),
+        LayerSample::one(LeakyReLU::new(), "negative_slope=0.3", &[4]),
+        LayerSample::one(PReLU::new(), "", &[2, 3]),
+        LayerSample::one(PReLU::new().shared_axes([1]), "shared_axes=[1]", &[2, 3]),
+        LayerSample::one(ReLU::new(), "", &[4]),
+        LayerSample::one(
+            ReLU::new().max_value(1.5).negative_slope(0.1).threshold(0.5),
+            "max_value=1.5 negative_slope=0.1 threshold=0.5",
+            &[2, 3],
+        ),
         LayerSample::one(Reshape::new([3, 2]), "(3, 2)", &[6]),
         LayerSample::one(Reshape::new([-1, 2]), "(-1, 2)", &[2, 3]),
+        LayerSample::one(Softmax::new(), "axis=-1", &[2, 3]),
+        LayerSample::one(Softmax::new().axis(1), "axis=1", &[2, 3]),
     ]
 }
 

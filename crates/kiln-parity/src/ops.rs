@@ -9,7 +9,10 @@
 use crate::case::{Case, Suite, Values, seed_of};
 use crate::spec::{Gradient, op_spec};
 use kiln_burn::RunMode;
-use kiln_ir::{Activation, BinaryOp, CompareOp, DType, Graph, HostTensor, Op, ReduceOp, Shape, TensorType, UnaryOp};
+use kiln_ir::{
+    Activation, BinaryOp, CompareOp, DType, Graph, HostTensor, NoiseKind, Op, PoolKind, ReduceOp, Shape, TensorType,
+    UnaryOp,
+};
 
 /// One op of every variant and kind, with the attributes its samples use.
 pub fn prototypes() -> Vec<Op> {
@@ -57,6 +60,46 @@ pub fn prototypes() -> Vec<Op> {
         A::LeakyRelu { negative_slope: 0.2 },
         A::HardSigmoid,
         A::Exponential,
+        A::Relu6,
+        // The leaky, clipped, relu6 and thresholded paths of keras.activations.relu.
+        A::ReluExt {
+            negative_slope: 0.2,
+            max_value: None,
+            threshold: 0.0,
+        },
+        A::ReluExt {
+            negative_slope: 0.1,
+            max_value: Some(1.5),
+            threshold: 0.5,
+        },
+        A::ReluExt {
+            negative_slope: 0.0,
+            max_value: Some(6.0),
+            threshold: 0.0,
+        },
+        A::ReluExt {
+            negative_slope: 0.0,
+            max_value: None,
+            threshold: 1.0,
+        },
+        A::Celu { alpha: 1.0 },
+        A::Celu { alpha: 0.5 },
+        A::Glu { axis: 0 },
+        A::HardSilu,
+        A::HardTanh,
+        A::HardShrink { threshold: 0.5 },
+        A::SoftShrink { threshold: 0.5 },
+        A::LogSigmoid,
+        A::Mish,
+        A::SparsePlus,
+        A::SparseSigmoid,
+        A::Sparsemax { axis: 0 },
+        A::Squareplus { b: 4.0 },
+        A::TanhShrink,
+        A::Threshold {
+            threshold: 0.5,
+            default_value: -1.0,
+        },
     ] {
         ops.push(Op::Activation { kind });
     }
@@ -83,7 +126,49 @@ pub fn prototypes() -> Vec<Op> {
     ops.push(Op::OneHot { depth: 3 });
     ops.push(Op::Cast { to: DType::F32 });
     ops.push(Op::Cast { to: DType::I32 });
-    ops.push(Op::Dropout { rate: 0.5 });
+    ops.push(Op::Dropout {
+        rate: 0.5,
+        shared_axes: vec![],
+    });
+    ops.push(Op::Dropout {
+        rate: 0.5,
+        shared_axes: vec![1],
+    });
+    for kind in [NoiseKind::Additive, NoiseKind::Multiplicative] {
+        ops.push(Op::Noise { kind, stddev: 0.3 });
+    }
+    ops.push(Op::Conv {
+        strides: vec![],
+        padding: vec![],
+        dilation: vec![],
+        groups: 1,
+    });
+    ops.push(Op::ConvTranspose {
+        strides: vec![],
+        dilation: vec![],
+        groups: 1,
+    });
+    for kind in [PoolKind::Max, PoolKind::Avg] {
+        ops.push(Op::Pool {
+            kind,
+            window: vec![],
+            strides: vec![],
+            padding: vec![],
+        });
+    }
+    ops.push(Op::Transpose { perm: vec![] });
+    ops.push(Op::Slice {
+        axis: 0,
+        start: 0,
+        end: 1,
+    });
+    ops.push(Op::Pad {
+        pads: vec![],
+        value: 0.0,
+    });
+    ops.push(Op::Repeat { axis: 0, times: 2 });
+    ops.push(Op::Gather);
+    ops.push(Op::IfTraining);
     ops
 }
 
@@ -178,22 +263,49 @@ fn samples(proto: &Op, v: &mut Values) -> Vec<Sample> {
             ]
         }
         Op::Activation { kind } => match kind {
-            Activation::Softmax { .. } | Activation::LogSoftmax { .. } => {
+            Activation::Softmax { .. } | Activation::LogSoftmax { .. } | Activation::Sparsemax { .. } => {
                 let with_axis = |axis| Op::Activation {
                     kind: match kind {
                         Activation::Softmax { .. } => Activation::Softmax { axis },
+                        Activation::Sparsemax { .. } => Activation::Sparsemax { axis },
                         _ => Activation::LogSoftmax { axis },
                     },
                 };
+                // Sparsemax keeps the entries within about 1 of the largest: values of
+                // magnitude below 1 put two or more of them in its support.
+                let max = if matches!(kind, Activation::Sparsemax { .. }) {
+                    1.0
+                } else {
+                    2.0
+                };
                 vec![
-                    sample(with_axis(1), vec![fixed(v.signed(&[2, 3], 2.0))]),
-                    sample(with_axis(0), vec![fixed(v.signed(&[2, 3], 2.0))]),
-                    sample(with_axis(2), vec![batched(v.signed(&[2, 3, 4], 2.0))]),
+                    sample(with_axis(1), vec![fixed(v.signed(&[2, 3], max))]),
+                    sample(with_axis(0), vec![fixed(v.signed(&[2, 3], max))]),
+                    sample(with_axis(2), vec![batched(v.signed(&[2, 3, 4], max))]),
+                ]
+            }
+            // Halves its axis, which must be even.
+            Activation::Glu { .. } => {
+                let glu = |axis| Op::Activation {
+                    kind: Activation::Glu { axis },
+                };
+                vec![
+                    sample(glu(1), vec![fixed(v.signed(&[2, 4], 2.0))]),
+                    sample(glu(0), vec![fixed(v.signed(&[2, 3], 2.0))]),
+                    sample(glu(1), vec![batched(v.signed(&[3, 4], 2.0))]),
                 ]
             }
             _ => {
-                // Hard sigmoid's kinks are at ±3: cover both sides of them.
-                let max = if *kind == Activation::HardSigmoid { 4.0 } else { 2.0 };
+                // Cover both sides of the kinks: ±3 for hard sigmoid and hard silu, 0 and 6
+                // for relu6 (and relu capped at 6).
+                let max = match kind {
+                    Activation::HardSigmoid | Activation::HardSilu => 4.0,
+                    Activation::Relu6
+                    | Activation::ReluExt {
+                        max_value: Some(6.0), ..
+                    } => 7.0,
+                    _ => 2.0,
+                };
                 vec![
                     sample(op.clone(), vec![fixed(v.signed(&[2, 3], max))]),
                     sample(op, vec![batched(v.signed(&[3, 4], max))]),
@@ -280,7 +392,12 @@ fn samples(proto: &Op, v: &mut Values) -> Vec<Sample> {
             sample(op.clone(), vec![fixed(v.signed(&[2, 3], 3.0))]),
             sample(op, vec![fixed(v.below(&[2, 3], 7))]),
         ],
-        Op::Dropout { .. } => vec![
+        Op::Dropout { shared_axes, .. } if !shared_axes.is_empty() => vec![Sample {
+            op: op.clone(),
+            operands: vec![batched(v.signed(&[2, 4, 3], 2.0))],
+            training: true,
+        }],
+        Op::Dropout { .. } | Op::Noise { .. } => vec![
             Sample {
                 op: op.clone(),
                 operands: vec![fixed(v.signed(&[4, 5], 2.0))],
@@ -288,6 +405,167 @@ fn samples(proto: &Op, v: &mut Values) -> Vec<Sample> {
             },
             sample(op, vec![fixed(v.signed(&[4, 5], 2.0))]),
         ],
+        Op::Conv { .. } => {
+            let conv = |strides: Vec<usize>, padding: Vec<(usize, usize)>, dilation: Vec<usize>, groups| Op::Conv {
+                strides,
+                padding,
+                dilation,
+                groups,
+            };
+            vec![
+                sample(
+                    conv(vec![2], vec![(1, 0)], vec![1], 1),
+                    vec![batched(v.signed(&[2, 3, 7], 1.0)), fixed(v.signed(&[4, 3, 3], 1.0))],
+                ),
+                sample(
+                    conv(vec![2, 1], vec![(0, 1), (1, 1)], vec![1, 1], 2),
+                    vec![
+                        batched(v.signed(&[2, 4, 6, 5], 1.0)),
+                        fixed(v.signed(&[4, 2, 3, 3], 1.0)),
+                    ],
+                ),
+                sample(
+                    conv(vec![1, 1], vec![(0, 0), (0, 0)], vec![2, 1], 1),
+                    vec![
+                        batched(v.signed(&[2, 2, 7, 4], 1.0)),
+                        fixed(v.signed(&[3, 2, 2, 3], 1.0)),
+                    ],
+                ),
+                // Depthwise: one group per channel.
+                sample(
+                    conv(vec![1, 1], vec![(1, 1), (1, 1)], vec![1, 1], 3),
+                    vec![
+                        batched(v.signed(&[2, 3, 5, 5], 1.0)),
+                        fixed(v.signed(&[6, 1, 3, 3], 1.0)),
+                    ],
+                ),
+            ]
+        }
+        Op::ConvTranspose { .. } => {
+            let op = |strides: Vec<usize>, dilation: Vec<usize>, groups| Op::ConvTranspose {
+                strides,
+                dilation,
+                groups,
+            };
+            vec![
+                sample(
+                    op(vec![2], vec![1], 1),
+                    vec![batched(v.signed(&[2, 3, 5], 1.0)), fixed(v.signed(&[3, 2, 3], 1.0))],
+                ),
+                sample(
+                    op(vec![2, 2], vec![1, 1], 1),
+                    vec![
+                        batched(v.signed(&[2, 3, 4, 3], 1.0)),
+                        fixed(v.signed(&[3, 2, 3, 3], 1.0)),
+                    ],
+                ),
+                sample(
+                    op(vec![1, 2], vec![2, 1], 1),
+                    vec![
+                        batched(v.signed(&[2, 2, 3, 4], 1.0)),
+                        fixed(v.signed(&[2, 3, 2, 2], 1.0)),
+                    ],
+                ),
+            ]
+        }
+        Op::Pool { kind, .. } => {
+            let pool = |window: Vec<usize>, strides: Vec<usize>, padding: Vec<(usize, usize)>| Op::Pool {
+                kind: *kind,
+                window,
+                strides,
+                padding,
+            };
+            vec![
+                sample(
+                    pool(vec![2], vec![2], vec![(0, 0)]),
+                    vec![batched(v.signed(&[2, 3, 8], 2.0))],
+                ),
+                sample(
+                    pool(vec![3, 3], vec![2, 2], vec![(0, 1), (1, 1)]),
+                    vec![batched(v.signed(&[2, 2, 6, 7], 2.0))],
+                ),
+                sample(
+                    pool(vec![2, 2], vec![1, 1], vec![(0, 1), (0, 1)]),
+                    vec![batched(v.signed(&[2, 2, 4, 4], 2.0))],
+                ),
+            ]
+        }
+        Op::Transpose { .. } => vec![
+            sample(
+                Op::Transpose { perm: vec![0, 2, 1] },
+                vec![batched(v.signed(&[2, 3, 4], 2.0))],
+            ),
+            sample(
+                Op::Transpose { perm: vec![0, 3, 1, 2] },
+                vec![batched(v.signed(&[2, 3, 4, 5], 2.0))],
+            ),
+            sample(Op::Transpose { perm: vec![1, 0] }, vec![fixed(v.below(&[2, 3], 9))]),
+        ],
+        Op::Slice { .. } => vec![
+            sample(
+                Op::Slice {
+                    axis: 1,
+                    start: 1,
+                    end: 3,
+                },
+                vec![batched(v.signed(&[2, 4, 3], 2.0))],
+            ),
+            sample(
+                Op::Slice {
+                    axis: 2,
+                    start: 0,
+                    end: 1,
+                },
+                vec![batched(v.signed(&[2, 4, 3], 2.0))],
+            ),
+        ],
+        Op::Pad { .. } => vec![
+            sample(
+                Op::Pad {
+                    pads: vec![(0, 0), (1, 2), (0, 1)],
+                    value: 0.0,
+                },
+                vec![batched(v.signed(&[2, 3, 4], 2.0))],
+            ),
+            sample(
+                Op::Pad {
+                    pads: vec![(1, 0), (0, 0)],
+                    value: -1.5,
+                },
+                vec![fixed(v.signed(&[2, 3], 2.0))],
+            ),
+        ],
+        Op::Repeat { .. } => vec![
+            sample(
+                Op::Repeat { axis: 1, times: 3 },
+                vec![batched(v.signed(&[2, 2, 3], 2.0))],
+            ),
+            sample(
+                Op::Repeat { axis: 2, times: 2 },
+                vec![batched(v.signed(&[2, 2, 3], 2.0))],
+            ),
+        ],
+        Op::Gather => vec![
+            sample(
+                Op::Gather,
+                vec![fixed(v.signed(&[5, 3], 2.0)), batched(v.below(&[2, 4], 5))],
+            ),
+            sample(
+                Op::Gather,
+                vec![fixed(v.signed(&[4, 2, 2], 2.0)), batched(v.below(&[3], 4))],
+            ),
+        ],
+        Op::IfTraining => {
+            let operands = |v: &mut Values| vec![fixed(v.signed(&[2, 3], 2.0)), fixed(v.signed(&[2, 3], 2.0))];
+            vec![
+                Sample {
+                    op: Op::IfTraining,
+                    operands: operands(v),
+                    training: true,
+                },
+                sample(Op::IfTraining, operands(v)),
+            ]
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! contains, so layers need no entries of their own.
 
 use crate::run::Phase;
-use kiln_ir::{Activation, BinaryOp, CompareOp, DType, Op, ReduceOp, UnaryOp};
+use kiln_ir::{Activation, BinaryOp, CompareOp, DType, Op, PoolKind, ReduceOp, UnaryOp};
 use std::fmt;
 
 /// How close a backend's number must be to the reference's: `|got − want| ≤ abs + rel·|want|`
@@ -157,7 +157,9 @@ pub fn op_spec(op: &Op) -> OpSpec {
             | UnaryOp::StopGradient => OpSpec::new(E, E),
         },
         Op::Activation { kind } => match kind {
-            Activation::Softmax { .. } | Activation::LogSoftmax { .. } => OpSpec::new(AXIS_WISE, AXIS_WISE),
+            Activation::Softmax { .. } | Activation::LogSoftmax { .. } | Activation::Sparsemax { .. } => {
+                OpSpec::new(AXIS_WISE, AXIS_WISE)
+            }
             Activation::Linear
             | Activation::Relu
             | Activation::Sigmoid
@@ -170,7 +172,22 @@ pub fn op_spec(op: &Op) -> OpSpec {
             | Activation::Silu
             | Activation::LeakyRelu { .. }
             | Activation::HardSigmoid
-            | Activation::Exponential => OpSpec::new(E, E),
+            | Activation::Exponential
+            | Activation::Relu6
+            | Activation::ReluExt { .. }
+            | Activation::Celu { .. }
+            | Activation::Glu { .. }
+            | Activation::HardSilu
+            | Activation::HardTanh
+            | Activation::HardShrink { .. }
+            | Activation::SoftShrink { .. }
+            | Activation::LogSigmoid
+            | Activation::Mish
+            | Activation::SparsePlus
+            | Activation::SparseSigmoid
+            | Activation::Squareplus { .. }
+            | Activation::TanhShrink
+            | Activation::Threshold { .. } => OpSpec::new(E, E),
         },
         Op::Clip { .. } => OpSpec::new(E, E),
         Op::Compare { kind } => match kind {
@@ -194,7 +211,16 @@ pub fn op_spec(op: &Op) -> OpSpec {
             DType::F32 => OpSpec::new(Tolerance::EXACT, E),
             DType::I32 => OpSpec::forward_only(Tolerance::EXACT, "an integer result has no gradient"),
         },
-        Op::Dropout { .. } => OpSpec::new(E, E),
+        Op::Dropout { .. } | Op::Noise { .. } => OpSpec::new(E, E),
+        // Sums over windows: forward and gradient accumulate like a matmul.
+        Op::Conv { .. } | Op::ConvTranspose { .. } => OpSpec::new(R, R),
+        Op::Pool { kind, .. } => match kind {
+            PoolKind::Max => OpSpec::new(Tolerance::EXACT, E),
+            PoolKind::Avg => OpSpec::new(R, R),
+        },
+        // Move or copy elements: exact forward; a repeat's or gather's gradient sums copies.
+        Op::Transpose { .. } | Op::Slice { .. } | Op::Pad { .. } | Op::IfTraining => OpSpec::new(Tolerance::EXACT, E),
+        Op::Repeat { .. } | Op::Gather => OpSpec::new(Tolerance::EXACT, R),
     }
 }
 

@@ -63,6 +63,15 @@ pub enum KilnError {
         /// What failed.
         message: String,
     },
+    /// A dataset of [`crate::datasets`] cannot be loaded: its files are missing (the message
+    /// lists every path tried and how to get them) or do not agree with each other.
+    #[error("dataset '{name}': {message}")]
+    Dataset {
+        /// The dataset (`mnist`, `fashion_mnist`).
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The IR refused a graph.
     #[error(transparent)]
     Ir(#[from] IrError),

@@ -124,6 +124,32 @@ impl<'g> EmitContext<'g> {
     /// The weight `name` of the current layer, created on first use with `shape` and
     /// `init`; on later uses (a shared layer) its shape must match.
     pub fn weight(&mut self, name: &str, shape: Shape, init: Initializer) -> Result<ValueId> {
+        let trainable = self.trainable;
+        self.weight_with(name, shape, init, trainable)
+    }
+
+    /// A weight that optimizers never update (BatchNormalization's moving statistics),
+    /// counted under "Non-trainable params" in `summary`.
+    pub fn non_trainable_weight(&mut self, name: &str, shape: Shape, init: Initializer) -> Result<ValueId> {
+        self.weight_with(name, shape, init, false)
+    }
+
+    /// After each training step, the weight `weight` takes `value` (computed in that step).
+    pub fn add_update(&mut self, weight: ValueId, value: ValueId) -> Result<()> {
+        Ok(self.graph.add_update(weight, value)?)
+    }
+
+    /// Adds a scalar term to the training loss (regularization penalties).
+    pub fn add_loss(&mut self, value: ValueId) -> Result<()> {
+        Ok(self.graph.add_loss(value)?)
+    }
+
+    /// Projects `weight` with `constraint` after every optimizer step.
+    pub fn constrain(&mut self, weight: ValueId, constraint: kiln_ir::Constraint) -> Result<()> {
+        Ok(self.graph.set_constraint(weight, constraint)?)
+    }
+
+    fn weight_with(&mut self, name: &str, shape: Shape, init: Initializer, trainable: bool) -> Result<ValueId> {
         let full = format!("{}/{name}", self.layer);
         if let Some(&v) = self.weights.get(&full) {
             let existing = self.graph.value_type(v)?.shape.clone();
@@ -140,7 +166,7 @@ impl<'g> EmitContext<'g> {
             }
             return Ok(v);
         }
-        let v = self.graph.add_param(full.clone(), shape, init, self.trainable)?;
+        let v = self.graph.add_param(full.clone(), shape, init, trainable)?;
         self.weights.insert(full, v);
         Ok(v)
     }

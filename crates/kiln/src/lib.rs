@@ -27,6 +27,7 @@
 
 pub mod activations;
 pub mod callbacks;
+pub mod constraints;
 pub mod datasets;
 mod devices;
 mod error;
@@ -35,6 +36,7 @@ mod graph_ops;
 pub mod initializers;
 pub mod io;
 mod layer;
+mod layer_ops;
 pub mod layers;
 pub mod losses;
 pub mod metrics;
@@ -42,6 +44,7 @@ mod model;
 mod names;
 pub mod optimizers;
 mod random;
+pub mod regularizers;
 mod summary;
 
 pub use devices::{Device, DeviceInfo, backends, devices};
@@ -61,7 +64,7 @@ pub mod prelude {
     pub use crate::callbacks::{
         Callback, CsvLogger, EarlyStopping, History, LearningRateScheduler, ReduceLrOnPlateau, TerminateOnNaN,
     };
-    pub use crate::layers::{self, Add, Concatenate, Dense, Dropout, Flatten, Reshape};
+    pub use crate::layers::{self, *};
     pub use crate::optimizers::{Adam, RmsProp, Sgd};
     pub use crate::{Apply, Device, FitOptions, Input, KilnError, Model, Sequential, Tensor, WithInputShape};
 }

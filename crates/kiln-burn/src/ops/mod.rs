@@ -1,6 +1,7 @@
 //! The lowering of each op family onto Burn tensors. One `match` picks the family.
 
 mod activation;
+mod conv;
 mod elementwise;
 mod linalg;
 mod random;
@@ -48,13 +49,69 @@ pub(crate) fn lower(step: &Step, mut args: Vec<Slot>, ctx: &Ctx) -> Result<Slot,
             *keepdims,
         ))),
         Op::Argmax { axis } => Ok(Slot::I(reduce::argmax(float(args.remove(0))?, ranks[0], *axis))),
-        Op::Dropout { rate } => {
+        Op::Dropout { rate, shared_axes } => {
             let x = float(args.remove(0))?;
             Ok(Slot::F(if ctx.training {
-                random::dropout(x, *rate, ctx)
+                random::dropout(x, *rate, ranks[0], shared_axes, ctx)
             } else {
                 x
             }))
+        }
+        Op::Noise { kind, stddev } => {
+            let x = float(args.remove(0))?;
+            Ok(Slot::F(if ctx.training {
+                random::noise(x, *kind, *stddev, ctx)
+            } else {
+                x
+            }))
+        }
+        Op::Conv {
+            strides,
+            padding,
+            dilation,
+            groups,
+        } => {
+            let (x, k) = two_floats(args)?;
+            Ok(Slot::F(conv::conv(
+                x, k, ranks[0], strides, padding, dilation, *groups,
+            )?))
+        }
+        Op::ConvTranspose {
+            strides,
+            dilation,
+            groups,
+        } => {
+            let (x, k) = two_floats(args)?;
+            Ok(Slot::F(conv::conv_transpose(
+                x, k, ranks[0], strides, dilation, *groups,
+            )?))
+        }
+        Op::Pool {
+            kind,
+            window,
+            strides,
+            padding,
+        } => Ok(Slot::F(conv::pool(
+            *kind,
+            float(args.remove(0))?,
+            ranks[0],
+            window,
+            strides,
+            padding,
+        )?)),
+        Op::Transpose { perm } => Ok(shape::transpose(args.remove(0), ranks[0], perm)),
+        Op::Slice { axis, start, end } => Ok(shape::slice(args.remove(0), ranks[0], *axis, *start, *end)),
+        Op::Pad { pads, value } => Ok(Slot::F(shape::pad(float(args.remove(0))?, pads, *value))),
+        Op::Repeat { axis, times } => shape::repeat(args.remove(0), ranks[0], *axis, *times),
+        Op::Gather => {
+            let indices = args.pop().ok_or("missing operand")?;
+            let table = float(args.pop().ok_or("missing operand")?)?;
+            Ok(Slot::F(shape::gather(table, indices, ranks[0], ranks[1])?))
+        }
+        Op::IfTraining => {
+            let infer = args.pop().ok_or("missing operand")?;
+            let train = args.pop().ok_or("missing operand")?;
+            Ok(if ctx.training { train } else { infer })
         }
     }
 }

@@ -64,7 +64,10 @@ impl From<Vec<Loss>> for LossArg {
 /// A compiled model's training set-up.
 pub(crate) struct Compiled {
     pub optimizer: Optimizer,
+    /// The training step: loss, metrics and state updates.
     pub plan: Plan,
+    /// The same graph for evaluation: no state updates.
+    pub eval_plan: Plan,
     pub graph: Graph,
     /// Log names of the training graph's outputs (`loss`, then per-output losses, then
     /// metrics).
@@ -148,6 +151,10 @@ impl Model {
         for &l in &loss_values[1..] {
             total = ops.add(total, l)?;
         }
+        // Regularization penalties the layers added count in the reported loss, as in Keras.
+        for l in built.graph.losses().to_vec() {
+            total = ops.add(total, l)?;
+        }
         let mut graph_outputs = vec![total];
         let mut log_names = vec!["loss".to_string()];
         if multi {
@@ -162,10 +169,12 @@ impl Model {
         }
         graph.set_outputs(graph_outputs);
         verify(&graph)?;
-        let plan = Plan::compile(&graph)?;
+        let plan = Plan::compile_training(&graph)?;
+        let eval_plan = Plan::compile(&graph)?;
         self.compiled = Some(Compiled {
             optimizer,
             plan,
+            eval_plan,
             graph,
             log_names,
             target_types,

@@ -45,7 +45,7 @@ impl Model {
         for (i, idx) in batches(&order, batch_size).enumerate() {
             let mut inputs = x.rows(idx);
             inputs.extend(y.rows(idx));
-            let outs = session.run(&compiled.plan, &inputs, RunMode::default())?;
+            let outs = session.run(&compiled.eval_plan, &inputs, RunMode::default())?;
             averages.add(&scalars(&outs), idx.len());
             bar.update(i + 1, &averages.logs(&compiled.log_names, ""));
         }

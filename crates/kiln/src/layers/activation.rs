@@ -1,8 +1,8 @@
 //! `Activation`: applies an activation function.
 
-use crate::activations::activation;
+use crate::activations::{activation, output_type};
 use crate::error::Result;
-use crate::layer::{EmitContext, Layer, bad_argument};
+use crate::layer::{EmitContext, Layer, bad_argument, incompatible};
 use crate::names::unique_name;
 use kiln_ir::{Op, TensorType, ValueId};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// (softmax-like functions on the last axis).
 ///
 /// # Shapes
-/// Output shape = input shape. No weights.
+/// Output shape = input shape, except that `"glu"` halves the last axis. No weights.
 ///
 /// ```
 /// use kiln::prelude::*;
@@ -59,7 +59,9 @@ impl Layer for Activation {
     }
 
     fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
-        Ok(vec![super::single(self, inputs)?.clone()])
+        let x = super::single(self, inputs)?;
+        let kind = activation(&self.activation, x.shape.rank()).map_err(|e| bad_argument(self, e.to_string()))?;
+        Ok(vec![output_type(kind, x).map_err(|e| incompatible(self, e))?])
     }
 
     fn emit(&self, ctx: &mut EmitContext, inputs: &[ValueId]) -> Result<Vec<ValueId>> {
@@ -86,6 +88,31 @@ mod tests {
             &[Shape::batched([2, 5])],
             Shape::batched([2, 5]),
             0,
+        );
+        check_layer(
+            &Activation::new("glu"),
+            &[Shape::batched([2, 6])],
+            Shape::batched([2, 3]),
+            0,
+        );
+        check_layer(
+            &Activation::new("sparsemax"),
+            &[Shape::batched([4])],
+            Shape::batched([4]),
+            0,
+        );
+    }
+
+    #[test]
+    fn glu_needs_an_even_axis() {
+        let err = Activation::new("glu")
+            .name("a")
+            .compute_output_shape(&[TensorType::f32(Shape::batched([5]))])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "layer 'a' (Activation) is incompatible with its input: glu splits axis 1 into two halves: its size must be even, received f32[?,5]"
         );
     }
 }

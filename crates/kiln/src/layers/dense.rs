@@ -1,6 +1,6 @@
 //! `Dense`: a densely connected layer.
 
-use crate::activations::activation;
+use crate::activations::{activation, output_type};
 use crate::error::Result;
 use crate::initializers::InitializerArg;
 use crate::layer::{EmitContext, Layer, bad_argument, incompatible};
@@ -132,7 +132,10 @@ impl Layer for Dense {
         }
         let mut dims = x.shape.dims().to_vec();
         *dims.last_mut().expect("rank checked") = Some(self.units);
-        Ok(vec![TensorType::f32(Shape(dims))])
+        let out = TensorType::f32(Shape(dims));
+        // The activation keeps the shape, except glu, which halves the last axis.
+        let act = activation(&self.activation, out.shape.rank()).map_err(|e| bad_argument(self, e.to_string()))?;
+        Ok(vec![output_type(act, &out).map_err(|e| incompatible(self, e))?])
     }
 
     fn emit(&self, ctx: &mut EmitContext, inputs: &[ValueId]) -> Result<Vec<ValueId>> {

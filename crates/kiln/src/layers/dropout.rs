@@ -64,7 +64,13 @@ impl Layer for Dropout {
     }
 
     fn emit(&self, ctx: &mut EmitContext, inputs: &[ValueId]) -> Result<Vec<ValueId>> {
-        Ok(vec![ctx.push(Op::Dropout { rate: self.rate }, inputs)?])
+        Ok(vec![ctx.push(
+            Op::Dropout {
+                rate: self.rate,
+                shared_axes: vec![],
+            },
+            inputs,
+        )?])
     }
 
     fn config(&self) -> serde_json::Value {

@@ -3,18 +3,38 @@
 mod activation;
 mod add;
 mod concatenate;
+pub(crate) mod conv;
+mod conv1d;
+mod conv2d;
+mod conv2d_transpose;
 mod dense;
 mod dropout;
+mod elu;
 mod flatten;
+mod leaky_relu;
+mod prelu;
+mod relu;
 mod reshape;
+mod softmax;
+mod spatial;
 
 pub use activation::Activation;
 pub use add::Add;
 pub use concatenate::Concatenate;
+pub use conv::ConvArgs;
+pub use conv1d::Conv1D;
+pub use conv2d::Conv2D;
+pub use conv2d_transpose::Conv2DTranspose;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use elu::ELU;
 pub use flatten::Flatten;
+pub use leaky_relu::LeakyReLU;
+pub use prelu::PReLU;
+pub use relu::ReLU;
 pub use reshape::Reshape;
+pub use softmax::Softmax;
+pub use spatial::{DataFormat, Padding, Sizes};
 
 use crate::error::Result;
 use crate::layer::{Layer, incompatible};
@@ -33,10 +53,18 @@ pub fn catalogue() -> Vec<&'static str> {
         "Activation",
         "Add",
         "Concatenate",
+        "Conv1D",
+        "Conv2D",
+        "Conv2DTranspose",
         "Dense",
         "Dropout",
+        "ELU",
         "Flatten",
+        "LeakyReLU",
+        "PReLU",
+        "ReLU",
         "Reshape",
+        "Softmax",
     ]
 }
 

@@ -1,0 +1,129 @@
+//! Convolution, transposed convolution and pooling over 1 or 2 spatial axes, channels
+//! first, on Burn's module ops.
+
+use crate::slot::{FloatT, MAX_RANK, logical, padded};
+use burn::tensor::Tensor;
+use burn::tensor::module::{
+    avg_pool1d, avg_pool2d, conv_transpose1d, conv_transpose2d, conv1d, conv2d, max_pool1d, max_pool2d,
+};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, ConvTransposeOptions, MaxPoolOptions};
+use kiln_ir::PoolKind;
+
+fn arr<const N: usize>(v: &[usize]) -> Result<[usize; N], String> {
+    v.try_into()
+        .map_err(|_| format!("expected {N} entries per spatial axis, received {v:?}"))
+}
+
+fn pairs<const N: usize>(v: &[(usize, usize)]) -> Result<[(usize, usize); N], String> {
+    v.try_into()
+        .map_err(|_| format!("expected {N} padding pairs, received {v:?}"))
+}
+
+/// The logical dims of a rank-`rank` operand, and the operand at Burn rank `R`.
+fn at_rank<const R: usize>(x: FloatT, rank: usize) -> (Vec<usize>, Tensor<R>) {
+    let dims = logical(x.dims(), rank);
+    let t = x.reshape::<R, _>(<[usize; R]>::try_from(dims.as_slice()).expect("rank checked by the caller"));
+    (dims, t)
+}
+
+fn back<const R: usize>(t: Tensor<R>) -> FloatT {
+    let dims = t.dims();
+    t.reshape::<MAX_RANK, _>(padded(&dims))
+}
+
+/// Convolution: `x [N, C, *spatial]`, kernel `[O, C / groups, *window]`.
+pub(crate) fn conv(
+    x: FloatT,
+    kernel: FloatT,
+    rank: usize,
+    strides: &[usize],
+    padding: &[(usize, usize)],
+    dilation: &[usize],
+    groups: usize,
+) -> Result<FloatT, String> {
+    match rank {
+        3 => {
+            let (_, x) = at_rank::<3>(x, 3);
+            let (_, k) = at_rank::<3>(kernel, 3);
+            let options = ConvOptions::new_with_padding(arr(strides)?, pairs(padding)?, arr(dilation)?, groups);
+            Ok(back(conv1d(x, k, None, options)))
+        }
+        4 => {
+            let (_, x) = at_rank::<4>(x, 4);
+            let (_, k) = at_rank::<4>(kernel, 4);
+            let options = ConvOptions::new_with_padding(arr(strides)?, pairs(padding)?, arr(dilation)?, groups);
+            Ok(back(conv2d(x, k, None, options)))
+        }
+        _ => Err(format!("convolution over rank {rank} is not supported")),
+    }
+}
+
+/// The full transposed convolution: `x [N, C, *spatial]`, kernel `[C, O / groups, *window]`.
+pub(crate) fn conv_transpose(
+    x: FloatT,
+    kernel: FloatT,
+    rank: usize,
+    strides: &[usize],
+    dilation: &[usize],
+    groups: usize,
+) -> Result<FloatT, String> {
+    match rank {
+        3 => {
+            let (_, x) = at_rank::<3>(x, 3);
+            let (_, k) = at_rank::<3>(kernel, 3);
+            let options = ConvTransposeOptions::new(arr(strides)?, [0], [0], arr(dilation)?, groups);
+            Ok(back(conv_transpose1d(x, k, None, options)))
+        }
+        4 => {
+            let (_, x) = at_rank::<4>(x, 4);
+            let (_, k) = at_rank::<4>(kernel, 4);
+            let options = ConvTransposeOptions::new(arr(strides)?, [0, 0], [0, 0], arr(dilation)?, groups);
+            Ok(back(conv_transpose2d(x, k, None, options)))
+        }
+        _ => Err(format!("transposed convolution over rank {rank} is not supported")),
+    }
+}
+
+/// Max or average pooling; averages leave the padding out.
+pub(crate) fn pool(
+    kind: PoolKind,
+    x: FloatT,
+    rank: usize,
+    window: &[usize],
+    strides: &[usize],
+    padding: &[(usize, usize)],
+) -> Result<FloatT, String> {
+    match (rank, kind) {
+        (3, PoolKind::Max) => {
+            let (_, x) = at_rank::<3>(x, 3);
+            let options = MaxPoolOptions::new(arr(window)?)
+                .with_stride(arr(strides)?)
+                .with_padding_pairs(pairs(padding)?);
+            Ok(back(max_pool1d(x, options)))
+        }
+        (4, PoolKind::Max) => {
+            let (_, x) = at_rank::<4>(x, 4);
+            let options = MaxPoolOptions::new(arr(window)?)
+                .with_stride(arr(strides)?)
+                .with_padding_pairs(pairs(padding)?);
+            Ok(back(max_pool2d(x, options)))
+        }
+        (3, PoolKind::Avg) => {
+            let (_, x) = at_rank::<3>(x, 3);
+            let options = AvgPoolOptions::new(arr(window)?)
+                .with_stride(arr(strides)?)
+                .with_padding_pairs(pairs(padding)?)
+                .with_count_include_pad(false);
+            Ok(back(avg_pool1d(x, options)))
+        }
+        (4, PoolKind::Avg) => {
+            let (_, x) = at_rank::<4>(x, 4);
+            let options = AvgPoolOptions::new(arr(window)?)
+                .with_stride(arr(strides)?)
+                .with_padding_pairs(pairs(padding)?)
+                .with_count_include_pad(false);
+            Ok(back(avg_pool2d(x, options)))
+        }
+        _ => Err(format!("pooling over rank {rank} is not supported")),
+    }
+}
