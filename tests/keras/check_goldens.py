@@ -49,6 +49,17 @@ def sigmoid(z):
     return F(1) / (F(1) + np.exp(-z))
 
 
+def sparsemax(z):
+    """Euclidean projection of each row onto the simplex (Martins & Astudillo 2016)."""
+    s = -np.sort(-z, axis=-1)
+    k = np.arange(1, z.shape[-1] + 1)
+    c = np.cumsum(s, axis=-1)
+    support = s - (c - 1) / k > 0
+    n = support.sum(axis=-1, keepdims=True)
+    tau = (np.take_along_axis(c, n - 1, axis=-1) - 1) / n
+    return np.maximum(z - tau, 0)
+
+
 # --- activations ------------------------------------------------------------
 print("activations.json")
 a = load("activations.json")
@@ -74,6 +85,21 @@ ref = {
     "linear": x,
     "softmax_axis0": softmax(x, axis=0),
     "log_softmax_axis0": np.log(softmax(x, axis=0)),
+    "relu6": np.clip(x, 0, 6),
+    "celu": np.maximum(x, 0) + np.expm1(np.minimum(x, 0)),          # alpha=1
+    "glu": x[:, :3] * sigmoid(x[:, 3:]),                              # halves the last axis
+    "hard_silu": x * np.clip(x + 3, 0, 6) / 6,
+    "hard_swish": x * np.clip(x + 3, 0, 6) / 6,
+    "hard_tanh": np.clip(x, -1, 1),
+    "hard_shrink": np.where(np.abs(x) > 0.5, x, 0),                  # threshold=0.5
+    "soft_shrink": np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0)),
+    "log_sigmoid": -np.logaddexp(0, -x),
+    "mish": x * np.tanh(np.logaddexp(0, x)),
+    "sparse_plus": np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4)),
+    "sparse_sigmoid": np.clip((x + 1) / 2, 0, 1),
+    "sparsemax": sparsemax(x),                                        # the simplex projection
+    "squareplus": (x + np.sqrt(x * x + 4)) / 2,                       # b=4
+    "tanh_shrink": x - np.tanh(x),
 }
 for k, v in a["outputs"].items():
     report(k, v["data"], ref[k].reshape(-1))

@@ -223,6 +223,82 @@ impl Session {
         })
     }
 
+    /// Gradients of `plan`'s first output (a scalar) with respect to every float input and
+    /// every trainable parameter, without updating anything. Returns the outputs, then the
+    /// input gradients and the parameter gradients (`None` for integer inputs, frozen
+    /// parameters and values the output does not depend on).
+    #[allow(clippy::type_complexity)]
+    pub fn gradients(
+        &self,
+        plan: &Plan,
+        inputs: &[HostTensor],
+        mode: RunMode,
+    ) -> Result<(Vec<HostTensor>, Vec<Option<HostTensor>>, Vec<Option<HostTensor>>), EngineError> {
+        self.check_plan(plan)?;
+        let inputs = plan.prepare_inputs(inputs)?;
+        guarded(&self.device, || {
+            let device = self.device.burn();
+            let uploaded: Vec<Slot> = inputs
+                .iter()
+                .map(|t| match upload(t, device) {
+                    Slot::F(t) => Slot::F(t.autodiff().require_grad()),
+                    s => s,
+                })
+                .collect();
+            let tracked: Vec<FloatT> = self
+                .params
+                .iter()
+                .zip(&self.trainable)
+                .map(|(p, &t)| {
+                    let p = p.clone().autodiff();
+                    if t { p.require_grad() } else { p }
+                })
+                .collect();
+            let ctx = Ctx {
+                device,
+                training: mode.training,
+                seed: mode.seed,
+            };
+            let (outs, _) = plan.execute(uploaded.clone(), tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
+            let Some(Slot::F(loss)) = outs.first() else {
+                return Err(engine_error(&self.device, "the first output must be a float scalar".into()));
+            };
+            let grads = loss.is_tracked().then(|| loss.backward());
+            let grad_of = |t: &FloatT, rank: usize| -> Result<Option<HostTensor>, EngineError> {
+                match grads.as_ref().and_then(|g| t.grad(g)) {
+                    Some(g) => download(Slot::F(g), rank).map(Some),
+                    None => Ok(None),
+                }
+            };
+            let input_grads = uploaded
+                .iter()
+                .zip(&inputs)
+                .map(|(s, h)| match s {
+                    Slot::F(t) => grad_of(t, h.shape().len()),
+                    Slot::I(_) => Ok(None),
+                })
+                .collect::<Result<_, _>>()?;
+            let param_grads = tracked
+                .iter()
+                .zip(&self.ranks)
+                .zip(&self.trainable)
+                .map(|((t, &r), &trainable)| if trainable { grad_of(t, r) } else { Ok(None) })
+                .collect::<Result<_, _>>()?;
+            let outs = outs
+                .into_iter()
+                .zip(plan.output_ranks())
+                .map(|(o, r)| {
+                    let o = match o {
+                        Slot::F(t) => Slot::F(t.inner()),
+                        s => s,
+                    };
+                    download(o, r)
+                })
+                .collect::<Result<_, _>>()?;
+            Ok((outs, input_grads, param_grads))
+        })
+    }
+
     /// One training step: runs `plan` with gradients, back-propagates from its first
     /// output (a scalar loss) and updates every trainable parameter with `optimizer` at
     /// learning rate `lr`. Returns all outputs as computed before the update.

@@ -79,7 +79,8 @@ impl Device {
     }
 
     /// The engine device behind this device.
-    pub(crate) fn engine(&self) -> Result<EngineDevice> {
+    /// The engine device, for running IR plans directly with `kiln_burn`.
+    pub fn engine(&self) -> Result<EngineDevice> {
         if !self.is_compiled() {
             return Err(not_compiled(&self.to_string(), self.backend()));
         }

@@ -72,6 +72,15 @@ pub enum KilnError {
         /// What is wrong.
         message: String,
     },
+    /// A Keras layer configuration Kiln cannot build (unknown class, unsupported or
+    /// malformed argument).
+    #[error("Keras layer {class}: {message}")]
+    Keras {
+        /// The Keras class name.
+        class: String,
+        /// What is wrong, naming the argument.
+        message: String,
+    },
     /// The IR refused a graph.
     #[error(transparent)]
     Ir(#[from] IrError),

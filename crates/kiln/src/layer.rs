@@ -59,7 +59,35 @@ impl<T: Layer + Clone> LayerClone for T {
 
 impl Clone for Box<dyn Layer> {
     fn clone(&self) -> Self {
-        self.clone_box()
+        (**self).clone_box()
+    }
+}
+
+/// A boxed layer is a layer (layers built from configs are boxed).
+impl Layer for Box<dyn Layer> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn class_name(&self) -> &'static str {
+        (**self).class_name()
+    }
+    fn validate(&self) -> Result<()> {
+        (**self).validate()
+    }
+    fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
+        (**self).compute_output_shape(inputs)
+    }
+    fn emit(&self, ctx: &mut EmitContext, inputs: &[ValueId]) -> Result<Vec<ValueId>> {
+        (**self).emit(ctx, inputs)
+    }
+    fn config(&self) -> serde_json::Value {
+        (**self).config()
+    }
+    fn takes_list(&self) -> bool {
+        (**self).takes_list()
+    }
+    fn trainable(&self) -> bool {
+        (**self).trainable()
     }
 }
 

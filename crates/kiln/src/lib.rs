@@ -35,6 +35,7 @@ mod fit;
 mod graph_ops;
 pub mod initializers;
 pub mod io;
+pub mod keras;
 mod layer;
 mod layer_ops;
 pub mod layers;

@@ -32,7 +32,8 @@ pub(crate) fn activation(kind: Activation, x: FloatT, rank: usize) -> FloatT {
         Activation::Softsign => act::softsign(x),
         Activation::Silu => act::silu(x),
         Activation::LeakyRelu { negative_slope } => leaky_relu(x, negative_slope as f64),
-        Activation::HardSigmoid => act::hard_sigmoid(x, 1.0 / 6.0, 0.5),
+        // relu6(x + 3) / 6, as jax.nn.hard_sigmoid (its gradient is 0 at ±3).
+        Activation::HardSigmoid => relu6(x.add_scalar(3.0)).div_scalar(6.0),
         Activation::Exponential => x.exp(),
         Activation::Relu6 => relu6(x),
         Activation::ReluExt {

@@ -116,3 +116,13 @@ mod tests {
         );
     }
 }
+
+impl crate::keras::FromKeras for Activation {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let mut layer = Activation::new(&c.activation("activation")?.unwrap_or_else(|| "linear".into()));
+        if let (Some(name), _) = crate::keras::common(c)? {
+            layer.name = name;
+        }
+        Ok(layer)
+    }
+}

@@ -485,6 +485,14 @@ macro_rules! conv_layer {
             }
         }
 
+        impl $crate::keras::FromKeras for $ty {
+            fn from_keras(c: &$crate::keras::KerasConfig) -> $crate::error::Result<Self> {
+                Ok($ty {
+                    args: $crate::layers::conv::ConvArgs::from_keras(c, $rank, $prefix)?,
+                })
+            }
+        }
+
         impl $crate::layer::Layer for $ty {
             fn name(&self) -> &str {
                 &self.args.name
@@ -526,3 +534,57 @@ macro_rules! conv_layer {
 }
 
 pub(crate) use conv_layer;
+
+impl ConvArgs {
+    /// Reads Keras's convolution arguments for a layer of `rank` spatial axes.
+    pub(crate) fn from_keras(c: &crate::keras::KerasConfig, rank: usize, prefix: &str) -> Result<Self> {
+        let filters = c.usize("filters")?.ok_or_else(|| c.error("filters", "is required"))?;
+        let kernel_size = c
+            .sizes("kernel_size", rank)?
+            .ok_or_else(|| c.error("kernel_size", "is required"))?;
+        let (name, trainable) = crate::keras::common(c)?;
+        let mut a = ConvArgs::new(name.unwrap_or_else(|| crate::names::unique_name(prefix)), filters, kernel_size);
+        if let Some(t) = trainable {
+            a.trainable = t;
+        }
+        if let Some(v) = c.sizes("strides", rank)? {
+            a.strides = v;
+        }
+        if let Some(v) = c.string("padding")? {
+            a.padding = v;
+        }
+        match c.string("data_format")?.as_deref() {
+            None | Some("channels_last") => {}
+            Some("channels_first") => a.data_format = DataFormat::ChannelsFirst,
+            Some(other) => return Err(c.error("data_format", format!("expected 'channels_last' or 'channels_first', received '{other}'"))),
+        }
+        if let Some(v) = c.sizes("dilation_rate", rank)? {
+            a.dilation_rate = v;
+        }
+        if let Some(v) = c.usize("groups")? {
+            a.groups = v;
+        }
+        a.output_padding = c.sizes("output_padding", rank)?;
+        if let Some(v) = c.activation("activation")? {
+            a.activation = v;
+        }
+        if let Some(v) = c.bool("use_bias")? {
+            a.use_bias = v;
+        }
+        if let Some(v) = c.initializer("kernel_initializer")? {
+            a.kernel_initializer = v;
+        }
+        if let Some(v) = c.initializer("bias_initializer")? {
+            a.bias_initializer = v;
+        }
+        a.kernel_regularizer = c.regularizer("kernel_regularizer")?;
+        a.bias_regularizer = c.regularizer("bias_regularizer")?;
+        a.activity_regularizer = c.regularizer("activity_regularizer")?;
+        a.kernel_constraint = c.constraint("kernel_constraint")?;
+        a.bias_constraint = c.constraint("bias_constraint")?;
+        if c.get("lora_rank").is_some() {
+            return Err(c.error("lora_rank", "LoRA is not supported"));
+        }
+        Ok(a)
+    }
+}

@@ -1,6 +1,8 @@
 //! `Dense`: a densely connected layer.
 
 use crate::activations::{activation, output_type};
+use crate::constraints::{self, ConstraintArg};
+use crate::regularizers::{self, Regularizer};
 use crate::error::Result;
 use crate::initializers::InitializerArg;
 use crate::layer::{EmitContext, Layer, bad_argument, incompatible};
@@ -41,6 +43,21 @@ pub struct Dense {
     pub kernel_initializer: InitializerArg,
     /// Bias initializer.
     pub bias_initializer: InitializerArg,
+    /// Penalty on the kernel, added to the loss.
+    #[serde(default)]
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Penalty on the bias.
+    #[serde(default)]
+    pub bias_regularizer: Option<Regularizer>,
+    /// Penalty on the output (divided by the batch size, as Keras).
+    #[serde(default)]
+    pub activity_regularizer: Option<Regularizer>,
+    /// Constraint on the kernel after each step.
+    #[serde(default)]
+    pub kernel_constraint: Option<ConstraintArg>,
+    /// Constraint on the bias after each step.
+    #[serde(default)]
+    pub bias_constraint: Option<ConstraintArg>,
     /// Whether training updates the weights.
     pub trainable: bool,
 }
@@ -55,8 +72,43 @@ impl Dense {
             use_bias: true,
             kernel_initializer: "glorot_uniform".into(),
             bias_initializer: "zeros".into(),
+            kernel_regularizer: None,
+            bias_regularizer: None,
+            activity_regularizer: None,
+            kernel_constraint: None,
+            bias_constraint: None,
             trainable: true,
         }
+    }
+
+    /// Penalises the kernel (`Regularizer::L2 { l2: 0.01 }`, …).
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+
+    /// Penalises the bias.
+    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
+        self.bias_regularizer = Some(r);
+        self
+    }
+
+    /// Penalises the output.
+    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
+        self.activity_regularizer = Some(r);
+        self
+    }
+
+    /// Constrains the kernel after each optimizer step.
+    pub fn kernel_constraint(mut self, c: ConstraintArg) -> Self {
+        self.kernel_constraint = Some(c);
+        self
+    }
+
+    /// Constrains the bias after each optimizer step.
+    pub fn bias_constraint(mut self, c: ConstraintArg) -> Self {
+        self.bias_constraint = Some(c);
+        self
     }
 
     /// Sets the activation by Keras name.
@@ -147,14 +199,21 @@ impl Layer for Dense {
             Shape::fixed([input_dim, self.units]),
             self.kernel_initializer.resolve()?,
         )?;
+        regularizers::apply(ctx, &self.kernel_regularizer, kernel)?;
+        constraints::apply(ctx, &self.kernel_constraint, kernel, 2)?;
         let mut y = ctx.push(Op::Matmul, &[x, kernel])?;
         if self.use_bias {
             let bias = ctx.weight("bias", Shape::fixed([self.units]), self.bias_initializer.resolve()?)?;
+            regularizers::apply(ctx, &self.bias_regularizer, bias)?;
+            constraints::apply(ctx, &self.bias_constraint, bias, 1)?;
             y = ctx.push(Op::BiasAdd, &[y, bias])?;
         }
         let act = activation(&self.activation, ty.shape.rank())?;
         if act != kiln_ir::Activation::Linear {
             y = ctx.push(Op::Activation { kind: act }, &[y])?;
+        }
+        if let Some(r) = &self.activity_regularizer {
+            r.emit_activity(ctx, y)?;
         }
         Ok(vec![y])
     }
@@ -213,5 +272,40 @@ mod tests {
             err,
             "layer 'd' (Dense) is incompatible with its input: expected an input of rank ≥ 2 with a known last dimension, received shape (None,)"
         );
+    }
+}
+
+impl crate::keras::FromKeras for Dense {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let units = c.usize("units")?.ok_or_else(|| c.error("units", "is required"))?;
+        let mut layer = Dense::new(units);
+        let (name, trainable) = crate::keras::common(c)?;
+        if let Some(name) = name {
+            layer.name = name;
+        }
+        if let Some(t) = trainable {
+            layer.trainable = t;
+        }
+        if let Some(a) = c.activation("activation")? {
+            layer.activation = a;
+        }
+        if let Some(b) = c.bool("use_bias")? {
+            layer.use_bias = b;
+        }
+        if let Some(i) = c.initializer("kernel_initializer")? {
+            layer.kernel_initializer = i;
+        }
+        if let Some(i) = c.initializer("bias_initializer")? {
+            layer.bias_initializer = i;
+        }
+        layer.kernel_regularizer = c.regularizer("kernel_regularizer")?;
+        layer.bias_regularizer = c.regularizer("bias_regularizer")?;
+        layer.activity_regularizer = c.regularizer("activity_regularizer")?;
+        layer.kernel_constraint = c.constraint("kernel_constraint")?;
+        layer.bias_constraint = c.constraint("bias_constraint")?;
+        if c.get("lora_rank").is_some() {
+            return Err(c.error("lora_rank", "LoRA is not supported"));
+        }
+        Ok(layer)
     }
 }

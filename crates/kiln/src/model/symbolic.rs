@@ -124,6 +124,9 @@ pub trait Apply {
     fn apply(&self, input: &SymbolicTensor) -> Result<SymbolicTensor>;
     /// Applies a merging layer to a list of tensors.
     fn apply_list(&self, inputs: &[&SymbolicTensor]) -> Result<SymbolicTensor>;
+    /// Applies the layer to its inputs (one, or a list for merging layers) and returns
+    /// every output: a recurrent layer with `return_state` gives its sequence and states.
+    fn apply_all(&self, inputs: &[&SymbolicTensor]) -> Result<Vec<SymbolicTensor>>;
 }
 
 impl<L: Layer + Clone> Apply for L {
@@ -145,6 +148,22 @@ impl<L: Layer + Clone> Apply for L {
             ));
         }
         call_layer(Box::new(self.clone()), inputs.iter().map(|t| (*t).clone()).collect())
+    }
+
+    fn apply_all(&self, inputs: &[&SymbolicTensor]) -> Result<Vec<SymbolicTensor>> {
+        if !self.takes_list() && inputs.len() != 1 {
+            return Err(incompatible(
+                self,
+                format!("this layer takes one input, received a list of {}", inputs.len()),
+            ));
+        }
+        let first = call_layer(Box::new(self.clone()), inputs.iter().map(|t| (*t).clone()).collect())?;
+        Ok((0..first.node.outputs.len())
+            .map(|index| SymbolicTensor {
+                node: first.node.clone(),
+                index,
+            })
+            .collect())
     }
 }
 

@@ -1,0 +1,75 @@
+//! Kiln layers from Keras layer configurations (`{"class_name": "Conv2D", "config": {…}}`),
+//! the basis of importing Keras models. An argument Kiln does not support is an error
+//! that names it; nothing is silently ignored.
+//!
+//! ```
+//! use kiln::keras::layer_from_config;
+//! let layer = layer_from_config("Dense", &serde_json::json!({"units": 4, "activation": "relu"}))?;
+//! assert_eq!(layer.class_name(), "Dense");
+//! let err = layer_from_config("Dense", &serde_json::json!({"units": 4, "colour": "red"})).unwrap_err();
+//! assert_eq!(err.to_string(), "Keras layer Dense: unsupported argument(s): colour");
+//! # Ok::<(), kiln::KilnError>(())
+//! ```
+
+mod config;
+mod objects;
+
+pub use config::KerasConfig;
+
+use crate::error::{KilnError, Result};
+use crate::layer::Layer;
+use crate::layers::*;
+use serde_json::Value;
+
+/// A layer that can be built from its Keras config.
+pub trait FromKeras: Sized {
+    /// Reads the arguments this layer supports from `config`.
+    fn from_keras(config: &KerasConfig) -> Result<Self>;
+}
+
+/// Config keys every layer accepts whatever its class: they describe the layer's place
+/// and numeric type, which Kiln sets itself (float32).
+const COMMON_KEYS: &[&str] = &["name", "trainable", "dtype", "batch_input_shape", "input_shape", "build_config"];
+
+fn build<L: FromKeras + Layer + Clone>(config: &KerasConfig) -> Result<Box<dyn Layer>> {
+    Ok(Box::new(L::from_keras(config)?))
+}
+
+/// The layer of Keras class `class` with Keras config `config`.
+pub fn layer_from_config(class: &str, config: &Value) -> Result<Box<dyn Layer>> {
+    let c = KerasConfig::new(class, config)?;
+    let layer = match class {
+        "Activation" => build::<Activation>(&c)?,
+        "Conv1D" => build::<Conv1D>(&c)?,
+        "Conv2D" => build::<Conv2D>(&c)?,
+        "Conv2DTranspose" => build::<Conv2DTranspose>(&c)?,
+        "Dense" => build::<Dense>(&c)?,
+        "Dropout" => build::<Dropout>(&c)?,
+        "Flatten" => build::<Flatten>(&c)?,
+        // Further classes are added here, one line each, alphabetically.
+        _ => {
+            return Err(KilnError::Keras {
+                class: class.to_string(),
+                message: "this layer class is not supported".into(),
+            });
+        }
+    };
+    let unread: Vec<String> = c
+        .unread()
+        .into_iter()
+        .filter(|k| !COMMON_KEYS.contains(&k.as_str()))
+        .collect();
+    if !unread.is_empty() {
+        return Err(KilnError::Keras {
+            class: class.to_string(),
+            message: format!("unsupported argument(s): {}", unread.join(", ")),
+        });
+    }
+    layer.validate()?;
+    Ok(layer)
+}
+
+/// The name and trainable flag every layer config may carry.
+pub(crate) fn common(c: &KerasConfig) -> Result<(Option<String>, Option<bool>)> {
+    Ok((c.string("name")?, c.bool("trainable")?))
+}
