@@ -46,6 +46,7 @@ mod names;
 pub mod optimizers;
 mod random;
 pub mod regularizers;
+pub mod registry;
 mod summary;
 
 pub use devices::{Device, DeviceInfo, backends, devices};

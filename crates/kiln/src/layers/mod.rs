@@ -68,6 +68,25 @@ pub fn catalogue() -> Vec<&'static str> {
     ]
 }
 
+/// The registry entries of the built-in layers: every class of [`catalogue`], rebuilt
+/// from its Kiln config by serde.
+pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, fn(&serde_json::Value) -> Result<Box<dyn Layer>>> {
+    use crate::registry::factory;
+    let entries: Vec<(&str, fn(&serde_json::Value) -> Result<Box<dyn Layer>>)> = vec![
+        ("Activation", factory::<Activation>()),
+        ("Add", factory::<Add>()),
+        ("Concatenate", factory::<Concatenate>()),
+        ("Conv1D", factory::<Conv1D>()),
+        ("Conv2D", factory::<Conv2D>()),
+        ("Conv2DTranspose", factory::<Conv2DTranspose>()),
+        ("Dense", factory::<Dense>()),
+        ("Dropout", factory::<Dropout>()),
+        ("Flatten", factory::<Flatten>()),
+        ("Reshape", factory::<Reshape>()),
+    ];
+    entries.into_iter().map(|(k, f)| (k.to_string(), f)).collect()
+}
+
 /// The single input of a one-input layer.
 pub(crate) fn single<'a>(layer: &dyn Layer, inputs: &'a [TensorType]) -> Result<&'a TensorType> {
     match inputs {

@@ -178,6 +178,39 @@ pub(crate) fn from_channels_first(ctx: &mut EmitContext, x: ValueId, format: Dat
     }
 }
 
+/// Keras's `data_format` config key (absent: channels last).
+pub(crate) fn keras_data_format(c: &crate::keras::KerasConfig) -> Result<DataFormat> {
+    match c.string("data_format")?.as_deref() {
+        None | Some("channels_last") => Ok(DataFormat::ChannelsLast),
+        Some("channels_first") => Ok(DataFormat::ChannelsFirst),
+        Some(other) => Err(c.error(
+            "data_format",
+            format!("expected 'channels_last' or 'channels_first', received '{other}'"),
+        )),
+    }
+}
+
+/// `y + bias` with `bias` of shape `(channels,)` on the channel axis of `y`, an input of
+/// `rank` spatial axes in `format`.
+pub(crate) fn add_channel_bias(
+    ctx: &mut EmitContext,
+    y: ValueId,
+    bias: ValueId,
+    rank: usize,
+    format: DataFormat,
+) -> Result<ValueId> {
+    match format {
+        DataFormat::ChannelsLast => ctx.bias_add(y, bias),
+        DataFormat::ChannelsFirst => {
+            let channels = ctx.shape(bias)?.dims()[0];
+            let mut dims = vec![channels];
+            dims.extend(vec![Some(1); rank]);
+            let b = ctx.reshape(bias, kiln_ir::Shape(dims))?;
+            ctx.add(y, b)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
