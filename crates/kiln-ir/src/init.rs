@@ -50,6 +50,20 @@ pub enum Initializer {
     LecunNormal,
     /// Uniform in `±sqrt(3 / fan_in)`.
     LecunUniform,
+    /// Keras's `Orthogonal`: the `Q` of the QR decomposition of a normal matrix (signs
+    /// fixed so `R` has a positive diagonal), for the shape flattened to
+    /// `(prod(shape[..-1]), shape[-1])` (transposed when wider than tall), times `gain`.
+    /// The default recurrent kernel initializer of recurrent layers.
+    Orthogonal {
+        /// Multiplier.
+        gain: f32,
+    },
+    /// Consecutive blocks along the first axis, each `[len, ..rest]` drawn with its own
+    /// initializer (LSTM's `unit_forget_bias`: the bias, ones for the forget gate, the bias).
+    Segments {
+        /// `(rows, initializer)` per block, in order.
+        parts: Vec<(usize, Initializer)>,
+    },
 }
 
 /// Keras's `compute_fans`: `(fan_in, fan_out)` of a weight shape.
@@ -121,7 +135,57 @@ impl Initializer {
             Initializer::HeUniform => uniform(rng, (6.0 / fan(Mode::FanIn)).sqrt()),
             Initializer::LecunNormal => scaled_truncated(rng, 1.0, Mode::FanIn),
             Initializer::LecunUniform => uniform(rng, (3.0 / fan(Mode::FanIn)).sqrt()),
+            Initializer::Orthogonal { gain } => orthogonal(shape, *gain, rng),
+            Initializer::Segments { parts } => {
+                let rest = shape.get(1..).unwrap_or(&[]);
+                let mut out = Vec::with_capacity(n);
+                for (rows, init) in parts {
+                    let mut dims = vec![*rows];
+                    dims.extend_from_slice(rest);
+                    out.extend(init.sample(&dims, rng));
+                }
+                out.resize(n, 0.0);
+                out
+            }
         }
+    }
+}
+
+/// Keras's `Orthogonal` initializer (gain times `Q` of a normal matrix's QR decomposition,
+/// with `R`'s diagonal made positive); `Q` comes from Gram-Schmidt with
+/// re-orthogonalization in f64, which gives that same `Q`.
+fn orthogonal(shape: &[usize], gain: f32, rng: &mut Rng) -> Vec<f32> {
+    let cols = shape.last().copied().unwrap_or(1);
+    let rows: usize = shape.iter().rev().skip(1).product();
+    let (m, k) = (rows.max(cols), rows.min(cols));
+    if k == 0 {
+        return Vec::new();
+    }
+    // `a` is m × k, row-major; orthonormalize its columns.
+    let mut a: Vec<f64> = (0..m * k).map(|_| rng.normal()).collect();
+    for j in 0..k {
+        for _pass in 0..2 {
+            for p in 0..j {
+                let dot: f64 = (0..m).map(|i| a[i * k + p] * a[i * k + j]).sum();
+                for i in 0..m {
+                    a[i * k + j] -= dot * a[i * k + p];
+                }
+            }
+        }
+        let norm = (0..m).map(|i| a[i * k + j].powi(2)).sum::<f64>().sqrt();
+        for i in 0..m {
+            a[i * k + j] = if norm > 0.0 { a[i * k + j] / norm } else { 0.0 };
+        }
+    }
+    let g = gain as f64;
+    if rows < cols {
+        // The result is Qᵀ (k × m).
+        (0..k)
+            .flat_map(|r| (0..m).map(move |c| (r, c)))
+            .map(|(r, c)| (g * a[c * k + r]) as f32)
+            .collect()
+    } else {
+        a.iter().map(|&x| (g * x) as f32).collect()
     }
 }
 
@@ -161,6 +225,40 @@ mod tests {
     fn fans_follow_keras() {
         assert_eq!(compute_fans(&[3, 3, 8, 16]), (72.0, 144.0));
         assert_eq!(compute_fans(&[5]), (5.0, 5.0));
+    }
+
+    #[test]
+    fn orthogonal_rows_or_columns_are_orthonormal() {
+        for (rows, cols) in [(3, 12), (12, 3), (5, 5)] {
+            let v = Initializer::Orthogonal { gain: 1.0 }.sample(&[rows, cols], &mut Rng::new(4));
+            assert_eq!(v.len(), rows * cols);
+            // Gram matrix of the shorter side is the identity.
+            let (outer, inner, at): (usize, usize, Box<dyn Fn(usize, usize) -> f32>) = if rows <= cols {
+                (rows, cols, Box::new(|i, j| v[i * cols + j]))
+            } else {
+                (cols, rows, Box::new(|i, j| v[j * cols + i]))
+            };
+            for p in 0..outer {
+                for q in 0..outer {
+                    let dot: f32 = (0..inner).map(|t| at(p, t) * at(q, t)).sum();
+                    let want = if p == q { 1.0 } else { 0.0 };
+                    assert!((dot - want).abs() < 1e-5, "{rows}x{cols} [{p},{q}] = {dot}");
+                }
+            }
+        }
+        let v = Initializer::Orthogonal { gain: 2.0 }.sample(&[4, 4], &mut Rng::new(1));
+        let norm: f32 = v[..4].iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 2.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn segments_are_drawn_block_by_block() {
+        let init = Initializer::Segments {
+            parts: vec![(2, Initializer::Zeros), (2, Initializer::Ones), (4, Initializer::Zeros)],
+        };
+        let v = init.sample(&[8], &mut Rng::new(0));
+        assert_eq!(v, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(init.name(), "segments");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub const INITIALIZER_NAMES: &[&str] = &[
     "he_uniform",
     "lecun_normal",
     "lecun_uniform",
+    "orthogonal",
     "random_normal",
     "random_uniform",
     "truncated_normal",
@@ -55,11 +56,13 @@ impl InitializerArg {
             "he_uniform" => Initializer::HeUniform,
             "lecun_normal" => Initializer::LecunNormal,
             "lecun_uniform" => Initializer::LecunUniform,
-            "random_normal" => Initializer::RandomNormal {
+            "orthogonal" => Initializer::Orthogonal { gain: 1.0 },
+            // Keras's aliases "normal" and "uniform" (Embedding's default).
+            "random_normal" | "normal" => Initializer::RandomNormal {
                 mean: 0.0,
                 stddev: 0.05,
             },
-            "random_uniform" => Initializer::RandomUniform {
+            "random_uniform" | "uniform" => Initializer::RandomUniform {
                 minval: -0.05,
                 maxval: 0.05,
             },

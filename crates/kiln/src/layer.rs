@@ -43,6 +43,99 @@ pub trait Layer: Debug + LayerClone + 'static {
     fn trainable(&self) -> bool {
         true
     }
+
+    /// Keras's `supports_masking` with the default `compute_mask`: the first output carries
+    /// the first input's mask unchanged (merging layers: the union of their inputs' masks).
+    /// By default true for the Keras classes that do so ([`MASK_PASSING_CLASSES`],
+    /// [`MASK_MERGING_CLASSES`]); a layer that makes or consumes masks overrides
+    /// [`compute_output_masks`](Layer::compute_output_masks) and
+    /// [`emit_masked`](Layer::emit_masked) instead.
+    fn passes_mask(&self) -> bool {
+        MASK_PASSING_CLASSES.contains(&self.class_name()) || MASK_MERGING_CLASSES.contains(&self.class_name())
+    }
+
+    /// The masks of the outputs (Keras's `compute_mask`) for inputs of types `inputs` whose
+    /// masks have the shapes `masks` (`None`: no mask), one entry per output; missing
+    /// entries mean no mask. A mask is an f32 value, 1.0 where a step is kept, usually of
+    /// shape `(batch, timesteps)`. A mask the layer cannot take is an error naming it.
+    fn compute_output_masks(&self, inputs: &[TensorType], masks: &[Option<Shape>]) -> Result<Vec<Option<Shape>>> {
+        let _ = inputs;
+        Ok(vec![default_output_mask(self, masks)])
+    }
+
+    /// Emits the layer for inputs carrying `masks` (`None`: no mask) and returns its
+    /// outputs and their masks, as [`compute_output_masks`](Layer::compute_output_masks)
+    /// promised. By default [`emit`](Layer::emit), with the mask passed on when
+    /// [`passes_mask`](Layer::passes_mask).
+    fn emit_masked(
+        &self,
+        ctx: &mut EmitContext,
+        inputs: &[ValueId],
+        masks: &[Option<ValueId>],
+    ) -> Result<(Vec<ValueId>, Vec<Option<ValueId>>)> {
+        let outputs = self.emit(ctx, inputs)?;
+        let shapes = masks
+            .iter()
+            .map(|m| m.map(|m| ctx.shape(m)).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        let mut mask = None;
+        if default_output_mask(self, &shapes).is_some() {
+            for &m in masks.iter().flatten() {
+                mask = Some(match mask {
+                    Some(acc) => ctx.binary(kiln_ir::BinaryOp::Maximum, acc, m)?,
+                    None => m,
+                });
+            }
+            if !MASK_MERGING_CLASSES.contains(&self.class_name()) {
+                mask = masks[0];
+            }
+        }
+        Ok((outputs, vec![mask]))
+    }
+}
+
+/// Keras classes whose first output carries the first input's mask unchanged (they set
+/// `supports_masking` and keep the default `compute_mask`).
+pub const MASK_PASSING_CLASSES: &[&str] = &[
+    "Activation",
+    "ActivityRegularization",
+    "AlphaDropout",
+    "BatchNormalization",
+    "Dense",
+    "Dropout",
+    "ELU",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GroupNormalization",
+    "GroupedQueryAttention",
+    "Identity",
+    "LayerNormalization",
+    "LeakyReLU",
+    "MultiHeadAttention",
+    "Normalization",
+    "PReLU",
+    "ReLU",
+    "Rescaling",
+    "Softmax",
+    "TimeDistributed",
+    "UnitNormalization",
+];
+
+/// Keras merging classes whose output mask is the union (logical or) of their inputs'
+/// masks when every input has one, and no mask otherwise.
+pub const MASK_MERGING_CLASSES: &[&str] = &["Add", "Average", "Maximum", "Minimum", "Multiply", "Subtract"];
+
+/// The shape of the default output mask: input 0's mask for a mask-passing layer; for a
+/// merging class, the union when every input has a mask of one shape.
+fn default_output_mask<L: Layer + ?Sized>(layer: &L, masks: &[Option<Shape>]) -> Option<Shape> {
+    if !layer.passes_mask() {
+        return None;
+    }
+    let first = masks.first()?.clone()?;
+    if MASK_MERGING_CLASSES.contains(&layer.class_name()) {
+        return masks.iter().all(|m| m.as_ref() == Some(&first)).then_some(first);
+    }
+    Some(first)
 }
 
 /// Cloning boxed layers.
@@ -89,6 +182,20 @@ impl Layer for Box<dyn Layer> {
     fn trainable(&self) -> bool {
         (**self).trainable()
     }
+    fn passes_mask(&self) -> bool {
+        (**self).passes_mask()
+    }
+    fn compute_output_masks(&self, inputs: &[TensorType], masks: &[Option<Shape>]) -> Result<Vec<Option<Shape>>> {
+        (**self).compute_output_masks(inputs, masks)
+    }
+    fn emit_masked(
+        &self,
+        ctx: &mut EmitContext,
+        inputs: &[ValueId],
+        masks: &[Option<ValueId>],
+    ) -> Result<(Vec<ValueId>, Vec<Option<ValueId>>)> {
+        (**self).emit_masked(ctx, inputs, masks)
+    }
 }
 
 /// The errors a layer raises, with its name and class filled in.
@@ -116,6 +223,8 @@ pub struct EmitContext<'g> {
     weights: HashMap<String, ValueId>,
     layer: String,
     trainable: bool,
+    /// Inside a repeated call of a sub-layer ([`EmitContext::emit_sublayer_again`]).
+    repeat: bool,
 }
 
 impl<'g> EmitContext<'g> {
@@ -126,6 +235,7 @@ impl<'g> EmitContext<'g> {
             weights,
             layer: String::new(),
             trainable: true,
+            repeat: false,
         }
     }
 
@@ -164,12 +274,49 @@ impl<'g> EmitContext<'g> {
 
     /// After each training step, the weight `weight` takes `value` (computed in that step).
     pub fn add_update(&mut self, weight: ValueId, value: ValueId) -> Result<()> {
+        if self.repeat {
+            return Err(KilnError::Incompatible {
+                layer: self.layer.clone(),
+                class: "repeated sub-layer".into(),
+                message: "a layer with state updates cannot be called more than once inside another layer (its updates would not chain from call to call)".into(),
+            });
+        }
         Ok(self.graph.add_update(weight, value)?)
     }
 
-    /// Adds a scalar term to the training loss (regularization penalties).
+    /// Adds a scalar term to the training loss (regularization penalties). Inside a
+    /// repeated sub-layer call ([`emit_sublayer_again`](EmitContext::emit_sublayer_again))
+    /// the term is dropped: Keras counts a layer's weight penalties once.
     pub fn add_loss(&mut self, value: ValueId) -> Result<()> {
+        if self.repeat {
+            return Ok(());
+        }
         Ok(self.graph.add_loss(value)?)
+    }
+
+    /// Emits `layer` as a part of the current layer (the layer a wrapper such as
+    /// `TimeDistributed` or `Bidirectional` holds): its weights are named
+    /// `<current layer>/<its name>/<weight>`, Keras's variable paths; its ops are labelled
+    /// `<current layer>/<its name>`; its weights are trainable when both layers are.
+    pub fn emit_sublayer(&mut self, layer: &dyn Layer, inputs: &[ValueId]) -> Result<Vec<ValueId>> {
+        self.sublayer(layer, inputs, false)
+    }
+
+    /// [`emit_sublayer`](EmitContext::emit_sublayer) for a further call of a sub-layer
+    /// already emitted in the current layer (`TimeDistributed`'s later time steps): the
+    /// weights are shared, the losses it adds are dropped, and state updates are refused.
+    pub fn emit_sublayer_again(&mut self, layer: &dyn Layer, inputs: &[ValueId]) -> Result<Vec<ValueId>> {
+        self.sublayer(layer, inputs, true)
+    }
+
+    fn sublayer(&mut self, layer: &dyn Layer, inputs: &[ValueId], repeat: bool) -> Result<Vec<ValueId>> {
+        let outer = (self.layer.clone(), self.trainable, self.repeat);
+        self.layer = format!("{}/{}", outer.0, layer.name());
+        self.trainable = outer.1 && layer.trainable();
+        self.repeat = outer.2 || repeat;
+        let out = layer.emit(self, inputs);
+        (self.layer, self.trainable, self.repeat) = outer;
+        out
     }
 
     /// Projects `weight` with `constraint` after every optimizer step.

@@ -38,7 +38,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 
-type Factory = fn(&Value) -> Result<Box<dyn Layer>>;
+/// Builds a layer from its Kiln config.
+pub(crate) type Factory = fn(&Value) -> Result<Box<dyn Layer>>;
 
 fn make<L: Layer + DeserializeOwned>(config: &Value) -> Result<Box<dyn Layer>> {
     let layer: L = serde_json::from_value(config.clone()).map_err(|e| KilnError::Data(format!("{e}")))?;

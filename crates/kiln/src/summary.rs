@@ -125,7 +125,9 @@ impl Model {
         };
         let mut params_of: HashMap<&str, usize> = HashMap::new();
         for p in built.graph.params() {
-            let layer = p.name.rsplit_once('/').map_or(p.name.as_str(), |(l, _)| l);
+            // Layer names never hold '/', so the first component is the top-level layer even for
+            // nested weights (`lstm/lstm_cell/kernel`).
+            let layer = p.name.split_once('/').map_or(p.name.as_str(), |(l, _)| l);
             *params_of.entry(layer).or_default() += p.size();
         }
         let mut lines = vec![format!("Model: \"{}\"", self.name)];

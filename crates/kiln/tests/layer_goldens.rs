@@ -76,16 +76,66 @@ fn build(case: &Value, inputs: &[Tensor]) -> Result<(Model, Vec<Box<dyn Layer>>)
     let mut layers = Vec::new();
     for l in case["layers"].as_array().ok_or("no layers")? {
         let class = l["class"].as_str().ok_or("no class")?;
-        layers.push(layer_from_config(class, &l["config"]).map_err(|e| e.to_string())?);
+        let config = with_call_kwargs(class, &l["config"], case);
+        layers.push(layer_from_config(class, &config).map_err(|e| e.to_string())?);
     }
     let refs: Vec<&SymbolicTensor> = symbolic.iter().collect();
-    let mut current: Vec<SymbolicTensor> = layers[0].apply_all(&refs).map_err(|e| e.to_string())?;
+    let first_args = attention_inputs(case, &symbolic).unwrap_or_else(|| refs.clone());
+    let mut current: Vec<SymbolicTensor> = layers[0].apply_all(&first_args).map_err(|e| e.to_string())?;
     for layer in &layers[1..] {
         current = layer.apply_all(&[&current[0]]).map_err(|e| e.to_string())?;
     }
     let outs: Vec<&SymbolicTensor> = current.iter().collect();
     let model = Model::new(&refs, &outs).map_err(|e| e.to_string())?;
     Ok((model, layers))
+}
+
+// --- Attention layers (MultiHeadAttention, Attention, AdditiveAttention) ---------------
+
+/// Classes whose Keras call arguments (`use_causal_mask`, `return_attention_scores`) are
+/// layer options in Kiln: the case's `call_kwargs` are merged into the layer's config.
+const CALL_KWARGS_AS_OPTIONS: &[&str] = &["AdditiveAttention", "Attention", "MultiHeadAttention"];
+
+fn with_call_kwargs(class: &str, config: &Value, case: &Value) -> Value {
+    let mut config = config.clone();
+    if CALL_KWARGS_AS_OPTIONS.contains(&class)
+        && let (Some(c), Some(kwargs)) = (config.as_object_mut(), case["call_kwargs"].as_object())
+    {
+        c.extend(kwargs.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    config
+}
+
+/// Keras calls an `"attention": true` layer as `layer(*[inputs[i] for i in call_inputs],
+/// attention_mask=inputs[mask_inputs])`; Kiln's `MultiHeadAttention` takes one list
+/// `[query, value, key, attention_mask]`, the value standing in for a missing key.
+fn attention_inputs<'a>(case: &Value, symbolic: &'a [SymbolicTensor]) -> Option<Vec<&'a SymbolicTensor>> {
+    if case["attention"].as_bool() != Some(true) {
+        return None;
+    }
+    let input = |v: &Value| v.as_u64().and_then(|i| symbolic.get(i as usize));
+    let mut list: Vec<&SymbolicTensor> = case["call_inputs"].as_array()?.iter().filter_map(input).collect();
+    if let Some(mask) = input(&case["mask_inputs"]) {
+        if list.len() == 2 {
+            list.push(list[1]);
+        }
+        list.push(mask);
+    }
+    Some(list)
+}
+
+/// Keras 3.15 declares `MultiHeadAttention`'s attention scores `(batch, heads, T, T)` (its
+/// `compute_output_spec` uses the query length twice) but returns `(batch, heads, T, S)`;
+/// Kiln declares what is returned, so that output's shape is read from the returned array.
+fn returned_scores_shape(class: &str, case: &Value, mut want: Vec<String>) -> Vec<String> {
+    if class == "MultiHeadAttention"
+        && want.len() == 2
+        && let Some(dims) = case["outputs"][1]["shape"].as_array()
+    {
+        let rest: Vec<String> = dims.iter().skip(1).map(|d| d.to_string()).collect();
+        want[1] = format!("(None, {})", rest.join(", "));
+    }
+    want
 }
 
 /// The model graph plus `loss = Σ sum(out_i * r_i) + Σ added losses`, as the first output,
@@ -180,6 +230,7 @@ fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
         .as_array()
         .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
+    let want_shapes = returned_scores_shape(class, case, want_shapes);
     if !want_shapes.is_empty() && shapes != want_shapes {
         o.failures.push(format!("output shapes {shapes:?}, Keras {want_shapes:?}"));
     }

@@ -54,10 +54,15 @@ impl<'a> KerasConfig<'a> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    /// The keys present that no getter asked for.
+    /// The keys present with a value (not `null`) that no getter asked for. A `null`
+    /// argument is Keras's "not set", the same as leaving it out.
     pub fn unread(&self) -> Vec<String> {
         let read = self.read.borrow();
-        self.map.keys().filter(|k| !read.contains(*k)).cloned().collect()
+        self.map
+            .iter()
+            .filter(|(k, v)| !v.is_null() && !read.contains(*k))
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// A non-negative integer.

@@ -20,10 +20,13 @@ fn axes(config: &Value) -> Vec<i64> {
 
 fn snake(class: &str) -> String {
     let mut out = String::new();
-    for (i, c) in class.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 && !class[..i].ends_with(|p: char| p.is_ascii_uppercase()) {
+    let mut previous_upper = true;
+    for c in class.chars() {
+        let upper = c.is_ascii_uppercase();
+        if upper && !previous_upper {
             out.push('_');
         }
+        previous_upper = upper;
         out.push(c.to_ascii_lowercase());
     }
     out
@@ -35,6 +38,9 @@ pub(crate) fn initializer(class: &str, config: &Value) -> Result<InitializerArg,
     let spec = match name.as_str() {
         "constant" => Initializer::Constant {
             value: num(config, "value", 0.0),
+        },
+        "orthogonal" => Initializer::Orthogonal {
+            gain: num(config, "gain", 1.0),
         },
         "random_normal" => Initializer::RandomNormal {
             mean: num(config, "mean", 0.0),

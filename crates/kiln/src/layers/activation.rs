@@ -75,6 +75,16 @@ impl Layer for Activation {
     }
 }
 
+impl crate::keras::FromKeras for Activation {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let mut layer = Activation::new(&c.activation("activation")?.unwrap_or_else(|| "linear".into()));
+        if let (Some(name), _) = crate::keras::common(c)? {
+            layer.name = name;
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,15 +124,5 @@ mod tests {
             err,
             "layer 'a' (Activation) is incompatible with its input: glu splits axis 1 into two halves: its size must be even, received f32[?,5]"
         );
-    }
-}
-
-impl crate::keras::FromKeras for Activation {
-    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
-        let mut layer = Activation::new(&c.activation("activation")?.unwrap_or_else(|| "linear".into()));
-        if let (Some(name), _) = crate::keras::common(c)? {
-            layer.name = name;
-        }
-        Ok(layer)
     }
 }

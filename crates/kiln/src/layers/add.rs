@@ -1,12 +1,15 @@
 //! `Add`: sums a list of inputs.
 
+use super::merging;
 use crate::error::Result;
-use crate::layer::{EmitContext, Layer, incompatible};
+use crate::layer::{EmitContext, Layer};
 use crate::names::unique_name;
-use kiln_ir::{BinaryOp, Op, TensorType, ValueId, broadcast_shapes};
+use kiln_ir::{BinaryOp, TensorType, ValueId};
 use serde::{Deserialize, Serialize};
 
-/// Adds a list of inputs element-wise; shapes must be equal (or broadcast).
+/// Adds a list of at least two inputs element-wise, as Keras's `Add`. Shapes broadcast as
+/// numpy's on the non-batch axes; an input of lower rank gains axes of size 1 after the
+/// batch axis.
 ///
 /// ```
 /// use kiln::prelude::*;
@@ -51,40 +54,25 @@ impl Layer for Add {
     }
 
     fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
-        if inputs.len() < 2 {
-            return Err(incompatible(
-                self,
-                format!("expected a list of at least 2 inputs, received {}", inputs.len()),
-            ));
-        }
-        let mut shape = inputs[0].shape.clone();
-        for t in &inputs[1..] {
-            shape = broadcast_shapes(&shape, &t.shape)
-                .filter(|_| t.dtype == inputs[0].dtype)
-                .ok_or_else(|| {
-                    let s: Vec<String> = inputs.iter().map(|t| t.shape.keras_string()).collect();
-                    incompatible(
-                        self,
-                        format!(
-                            "inputs must have the same shape. Received: input_shape=[{}]",
-                            s.join(", ")
-                        ),
-                    )
-                })?;
-        }
-        Ok(vec![TensorType::new(inputs[0].dtype, shape)])
+        Ok(vec![merging::output_type(self, inputs)?])
     }
 
     fn emit(&self, ctx: &mut EmitContext, inputs: &[ValueId]) -> Result<Vec<ValueId>> {
-        let mut acc = inputs[0];
-        for &x in &inputs[1..] {
-            acc = ctx.push(Op::Binary { kind: BinaryOp::Add }, &[acc, x])?;
-        }
-        Ok(vec![acc])
+        Ok(vec![merging::fold(ctx, BinaryOp::Add, inputs)?])
     }
 
     fn config(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl crate::keras::FromKeras for Add {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let mut layer = Add::new();
+        if let Some(name) = merging::name_from_keras(c)? {
+            layer.name = name;
+        }
+        Ok(layer)
     }
 }
 
@@ -114,7 +102,36 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "layer 'a' (Add) is incompatible with its input: inputs must have the same shape. Received: input_shape=[(None, 3), (None, 4)]"
+            "layer 'a' (Add) is incompatible with its input: Inputs have incompatible shapes. Received shapes (3,) and (4,)"
         );
+        let err = Add::new()
+            .name("a")
+            .compute_output_shape(&[t(3)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 2 inputs, received 1"), "{err}");
+    }
+
+    #[test]
+    fn broadcasts_and_lower_ranks() {
+        check_layer(
+            &Add::new(),
+            &[Shape::batched([3, 4]), Shape::batched([1, 4])],
+            Shape::batched([3, 4]),
+            0,
+        );
+        check_layer(
+            &Add::new(),
+            &[Shape::batched([3, 4]), Shape::batched([4])],
+            Shape::batched([3, 4]),
+            0,
+        );
+    }
+
+    #[test]
+    fn from_keras() {
+        let layer =
+            crate::keras::layer_from_config("Add", &serde_json::json!({"name": "sum", "trainable": true})).unwrap();
+        assert_eq!((layer.name(), layer.class_name()), ("sum", "Add"));
     }
 }

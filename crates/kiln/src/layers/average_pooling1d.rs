@@ -45,14 +45,24 @@ mod tests {
 
     #[test]
     fn shapes_params_and_config() {
-        check_layer(&AveragePooling1D::new(2), &[Shape::batched([7, 3])], Shape::batched([3, 3]), 0);
+        check_layer(
+            &AveragePooling1D::new(2),
+            &[Shape::batched([7, 3])],
+            Shape::batched([3, 3]),
+            0,
+        );
         check_layer(
             &AveragePooling1D::new(3).strides(2).padding("same"),
             &[Shape::batched([8, 3])],
             Shape::batched([4, 3]),
             0,
         );
-        check_layer(&AveragePooling1D::new(3).strides(2), &[Shape::batched([9, 2])], Shape::batched([4, 2]), 0);
+        check_layer(
+            &AveragePooling1D::new(3).strides(2),
+            &[Shape::batched([9, 2])],
+            Shape::batched([4, 2]),
+            0,
+        );
         check_layer(
             &AveragePooling1D::new(2).data_format(DataFormat::ChannelsFirst),
             &[Shape::batched([3, 6])],
@@ -63,9 +73,19 @@ mod tests {
 
     #[test]
     fn impossible_configurations_are_refused() {
-        let err = AveragePooling1D::new(2).name("p").padding("causal").validate().unwrap_err().to_string();
+        let err = AveragePooling1D::new(2)
+            .name("p")
+            .padding("causal")
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("padding=causal"), "{err}");
-        let err = AveragePooling1D::new(2).name("p").strides(0).validate().unwrap_err().to_string();
+        let err = AveragePooling1D::new(2)
+            .name("p")
+            .strides(0)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("strides="), "{err}");
         let err = AveragePooling1D::new(2)
             .name("p")
@@ -79,5 +99,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("zero or negative"), "{err}");
+    }
+
+    #[test]
+    fn keras_configs_are_imported() {
+        let config: serde_json::Value = serde_json::from_str(
+            r#"{"name": "average_pooling1d", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "pool_size": [3], "padding": "same", "strides": [3], "data_format": "channels_last"}"#,
+        )
+        .unwrap();
+        let layer = crate::keras::layer_from_config("AveragePooling1D", &config).unwrap();
+        let layer = layer.as_ref();
+        assert_eq!(
+            layer
+                .compute_output_shape(&[TensorType::f32(Shape::batched([7, 2]))])
+                .unwrap()[0]
+                .shape,
+            Shape::batched([3, 2])
+        );
+        let err = crate::keras::layer_from_config("AveragePooling1D", &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pool_size"), "{err}");
     }
 }

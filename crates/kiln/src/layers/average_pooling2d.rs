@@ -45,7 +45,12 @@ mod tests {
 
     #[test]
     fn shapes_params_and_config() {
-        check_layer(&AveragePooling2D::new(2), &[Shape::batched([5, 5, 2])], Shape::batched([2, 2, 2]), 0);
+        check_layer(
+            &AveragePooling2D::new(2),
+            &[Shape::batched([5, 5, 2])],
+            Shape::batched([2, 2, 2]),
+            0,
+        );
         check_layer(
             &AveragePooling2D::new(3).strides(2).padding("same"),
             &[Shape::batched([6, 6, 2])],
@@ -68,9 +73,19 @@ mod tests {
 
     #[test]
     fn impossible_configurations_are_refused() {
-        let err = AveragePooling2D::new(2).name("p").padding("causal").validate().unwrap_err().to_string();
+        let err = AveragePooling2D::new(2)
+            .name("p")
+            .padding("causal")
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("padding=causal"), "{err}");
-        let err = AveragePooling2D::new(2).name("p").strides(0).validate().unwrap_err().to_string();
+        let err = AveragePooling2D::new(2)
+            .name("p")
+            .strides(0)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("strides="), "{err}");
         let err = AveragePooling2D::new(2)
             .name("p")

@@ -97,6 +97,19 @@ impl Layer for Concatenate {
     }
 }
 
+impl crate::keras::FromKeras for Concatenate {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let mut layer = Concatenate::new();
+        if let Some(axis) = c.i64("axis")? {
+            layer.axis = axis;
+        }
+        if let (Some(name), _) = crate::keras::common(c)? {
+            layer.name = name;
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +144,12 @@ mod tests {
             err,
             "layer 'c' (Concatenate) is incompatible with its input: a Concatenate layer requires inputs with matching shapes except for the concatenation axis -1. Received: input_shape=[(None, 3), (None, 4, 5)]"
         );
+    }
+
+    #[test]
+    fn from_keras() {
+        let layer =
+            crate::keras::layer_from_config("Concatenate", &serde_json::json!({"axis": 1, "name": "cat"})).unwrap();
+        assert_eq!(layer.config(), Concatenate::new().axis(1).name("cat").config());
     }
 }

@@ -130,7 +130,7 @@ impl ConvArgs {
             }
             _ => {}
         }
-        if self.groups == 0 || self.filters % self.groups != 0 {
+        if self.groups == 0 || !self.filters.is_multiple_of(self.groups) {
             return Err(bad_argument(
                 layer,
                 format!(
@@ -215,7 +215,7 @@ impl ConvArgs {
                 ),
             ));
         };
-        if channels % self.groups != 0 {
+        if !channels.is_multiple_of(self.groups) {
             return Err(incompatible(
                 layer,
                 format!(

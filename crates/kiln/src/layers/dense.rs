@@ -2,11 +2,11 @@
 
 use crate::activations::{activation, output_type};
 use crate::constraints::{self, ConstraintArg};
-use crate::regularizers::{self, Regularizer};
 use crate::error::Result;
 use crate::initializers::InitializerArg;
 use crate::layer::{EmitContext, Layer, bad_argument, incompatible};
 use crate::names::unique_name;
+use crate::regularizers::{self, Regularizer};
 use kiln_ir::{Op, Shape, TensorType, ValueId};
 use serde::{Deserialize, Serialize};
 
@@ -227,6 +227,41 @@ impl Layer for Dense {
     }
 }
 
+impl crate::keras::FromKeras for Dense {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let units = c.usize("units")?.ok_or_else(|| c.error("units", "is required"))?;
+        let mut layer = Dense::new(units);
+        let (name, trainable) = crate::keras::common(c)?;
+        if let Some(name) = name {
+            layer.name = name;
+        }
+        if let Some(t) = trainable {
+            layer.trainable = t;
+        }
+        if let Some(a) = c.activation("activation")? {
+            layer.activation = a;
+        }
+        if let Some(b) = c.bool("use_bias")? {
+            layer.use_bias = b;
+        }
+        if let Some(i) = c.initializer("kernel_initializer")? {
+            layer.kernel_initializer = i;
+        }
+        if let Some(i) = c.initializer("bias_initializer")? {
+            layer.bias_initializer = i;
+        }
+        layer.kernel_regularizer = c.regularizer("kernel_regularizer")?;
+        layer.bias_regularizer = c.regularizer("bias_regularizer")?;
+        layer.activity_regularizer = c.regularizer("activity_regularizer")?;
+        layer.kernel_constraint = c.constraint("kernel_constraint")?;
+        layer.bias_constraint = c.constraint("bias_constraint")?;
+        if c.get("lora_rank").is_some() {
+            return Err(c.error("lora_rank", "LoRA is not supported"));
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,40 +307,5 @@ mod tests {
             err,
             "layer 'd' (Dense) is incompatible with its input: expected an input of rank ≥ 2 with a known last dimension, received shape (None,)"
         );
-    }
-}
-
-impl crate::keras::FromKeras for Dense {
-    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
-        let units = c.usize("units")?.ok_or_else(|| c.error("units", "is required"))?;
-        let mut layer = Dense::new(units);
-        let (name, trainable) = crate::keras::common(c)?;
-        if let Some(name) = name {
-            layer.name = name;
-        }
-        if let Some(t) = trainable {
-            layer.trainable = t;
-        }
-        if let Some(a) = c.activation("activation")? {
-            layer.activation = a;
-        }
-        if let Some(b) = c.bool("use_bias")? {
-            layer.use_bias = b;
-        }
-        if let Some(i) = c.initializer("kernel_initializer")? {
-            layer.kernel_initializer = i;
-        }
-        if let Some(i) = c.initializer("bias_initializer")? {
-            layer.bias_initializer = i;
-        }
-        layer.kernel_regularizer = c.regularizer("kernel_regularizer")?;
-        layer.bias_regularizer = c.regularizer("bias_regularizer")?;
-        layer.activity_regularizer = c.regularizer("activity_regularizer")?;
-        layer.kernel_constraint = c.constraint("kernel_constraint")?;
-        layer.bias_constraint = c.constraint("bias_constraint")?;
-        if c.get("lora_rank").is_some() {
-            return Err(c.error("lora_rank", "LoRA is not supported"));
-        }
-        Ok(layer)
     }
 }

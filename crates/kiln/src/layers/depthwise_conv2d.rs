@@ -136,7 +136,6 @@ impl DepthwiseWindow<'_> {
 
 /// Bias, activation and activity regularizer on a channels-first convolution result `y`,
 /// returned in the layer's layout.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn finish(
     ctx: &mut EmitContext,
     y: ValueId,
@@ -547,5 +546,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("zero or negative"), "{err}");
+    }
+
+    #[test]
+    fn keras_configs_are_imported() {
+        let config: serde_json::Value = serde_json::from_str(
+            r#"{"name": "depthwise_conv2d", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "depth_multiplier": 2, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid", "data_format": "channels_last", "dilation_rate": [1, 1], "activation": "linear", "use_bias": true, "depthwise_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null, "input_axes": null, "output_axes": null}, "registered_name": null}, "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null}, "depthwise_regularizer": {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}, "registered_name": null}, "bias_regularizer": null, "activity_regularizer": null, "depthwise_constraint": null, "bias_constraint": null}"#,
+        )
+        .unwrap();
+        let layer = crate::keras::layer_from_config("DepthwiseConv2D", &config).unwrap();
+        let layer = layer.as_ref();
+        assert_eq!(
+            layer
+                .compute_output_shape(&[TensorType::f32(Shape::batched([5, 5, 2]))])
+                .unwrap()[0]
+                .shape,
+            Shape::batched([3, 3, 4])
+        );
     }
 }

@@ -78,6 +78,25 @@ impl Layer for Dropout {
     }
 }
 
+impl crate::keras::FromKeras for Dropout {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let rate = c.f32("rate")?.ok_or_else(|| c.error("rate", "is required"))?;
+        if c.get("noise_shape").is_some() {
+            return Err(c.error(
+                "noise_shape",
+                "is not supported; use SpatialDropout1D/2D for shared masks",
+            ));
+        }
+        // Kiln draws dropout masks from its own seeded generator (`set_random_seed`).
+        let _ = c.get("seed");
+        let mut layer = Dropout::new(rate);
+        if let (Some(name), _) = crate::keras::common(c)? {
+            layer.name = name;
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,21 +111,5 @@ mod tests {
             err,
             "layer 'd' (Dropout): the dropout rate must be a float in the range [0, 1). Received: rate=1.5"
         );
-    }
-}
-
-impl crate::keras::FromKeras for Dropout {
-    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
-        let rate = c.f32("rate")?.ok_or_else(|| c.error("rate", "is required"))?;
-        if c.get("noise_shape").is_some() {
-            return Err(c.error("noise_shape", "is not supported; use SpatialDropout1D/2D for shared masks"));
-        }
-        // Kiln draws dropout masks from its own seeded generator (`set_random_seed`).
-        let _ = c.get("seed");
-        let mut layer = Dropout::new(rate);
-        if let (Some(name), _) = crate::keras::common(c)? {
-            layer.name = name;
-        }
-        Ok(layer)
     }
 }

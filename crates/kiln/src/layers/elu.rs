@@ -75,11 +75,35 @@ impl Layer for ELU {
     }
 }
 
+impl crate::keras::FromKeras for ELU {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let mut layer = ELU::new();
+        let (name, _) = crate::keras::common(c)?;
+        if let Some(name) = name {
+            layer.name = name;
+        }
+        if let Some(a) = c.f32("alpha")? {
+            layer.alpha = a;
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::layers::testing::check_layer;
     use kiln_ir::Shape;
+
+    #[test]
+    fn builds_from_a_keras_config() {
+        let config = serde_json::json!({"name": "elu", "alpha": 0.5, "trainable": true});
+        let layer = crate::keras::layer_from_config("ELU", &config).unwrap();
+        assert_eq!(
+            layer.config(),
+            serde_json::to_value(ELU::new().name("elu").alpha(0.5)).unwrap()
+        );
+    }
 
     #[test]
     fn shapes_and_config() {

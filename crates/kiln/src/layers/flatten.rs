@@ -74,6 +74,25 @@ impl Layer for Flatten {
     }
 }
 
+impl crate::keras::FromKeras for Flatten {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        match c.string("data_format")?.as_deref() {
+            None | Some("channels_last") => {}
+            Some(other) => {
+                return Err(c.error(
+                    "data_format",
+                    format!("only 'channels_last' is supported, received '{other}'"),
+                ));
+            }
+        }
+        let mut layer = Flatten::new();
+        if let (Some(name), _) = crate::keras::common(c)? {
+            layer.name = name;
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,19 +102,5 @@ mod tests {
     fn shapes_and_config() {
         check_layer(&Flatten::new(), &[Shape::batched([4, 6])], Shape::batched([24]), 0);
         check_layer(&Flatten::new(), &[Shape::batched([2, 3, 4])], Shape::batched([24]), 0);
-    }
-}
-
-impl crate::keras::FromKeras for Flatten {
-    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
-        match c.string("data_format")?.as_deref() {
-            None | Some("channels_last") => {}
-            Some(other) => return Err(c.error("data_format", format!("only 'channels_last' is supported, received '{other}'"))),
-        }
-        let mut layer = Flatten::new();
-        if let (Some(name), _) = crate::keras::common(c)? {
-            layer.name = name;
-        }
-        Ok(layer)
     }
 }

@@ -34,7 +34,12 @@ mod tests {
 
     #[test]
     fn shapes_params_and_config() {
-        check_layer(&GlobalAveragePooling1D::new(), &[Shape::batched([6, 3])], Shape::batched([3]), 0);
+        check_layer(
+            &GlobalAveragePooling1D::new(),
+            &[Shape::batched([6, 3])],
+            Shape::batched([3]),
+            0,
+        );
         check_layer(
             &GlobalAveragePooling1D::new().keepdims(true),
             &[Shape::batched([6, 3])],
@@ -48,11 +53,33 @@ mod tests {
             0,
         );
         check_layer(
-            &GlobalAveragePooling1D::new().data_format(DataFormat::ChannelsFirst).keepdims(true),
+            &GlobalAveragePooling1D::new()
+                .data_format(DataFormat::ChannelsFirst)
+                .keepdims(true),
             &[Shape::batched([6, 3])],
             Shape::batched([6, 1]),
             0,
         );
+    }
+
+    #[test]
+    fn a_mask_averages_only_the_kept_steps() {
+        use crate::layers::Masking;
+        use crate::model::{Apply, Input, Model};
+        let x = Input::new([3, 2]);
+        let m = Masking::new().apply(&x).unwrap();
+        let y = GlobalAveragePooling1D::new().apply(&m).unwrap();
+        assert!(y.mask_shape().is_none());
+        let z = GlobalAveragePooling1D::new()
+            .data_format(DataFormat::ChannelsFirst)
+            .keepdims(true)
+            .apply(&x)
+            .unwrap();
+        let model = Model::new(&[&x], &[&y, &z]).unwrap();
+        let input = crate::Tensor::from_f32(vec![1.0, 2.0, 0.0, 0.0, 3.0, 5.0], vec![1, 3, 2]).unwrap();
+        let out = model.predict_multi(input, crate::PredictOptions::default()).unwrap();
+        assert_eq!(out[0].to_f32(), vec![2.0, 3.5]);
+        assert_eq!(out[1].to_f32(), vec![1.5, 0.0, 4.0]);
     }
 
     #[test]

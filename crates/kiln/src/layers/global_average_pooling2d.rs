@@ -33,7 +33,12 @@ mod tests {
 
     #[test]
     fn shapes_params_and_config() {
-        check_layer(&GlobalAveragePooling2D::new(), &[Shape::batched([4, 5, 3])], Shape::batched([3]), 0);
+        check_layer(
+            &GlobalAveragePooling2D::new(),
+            &[Shape::batched([4, 5, 3])],
+            Shape::batched([3]),
+            0,
+        );
         check_layer(
             &GlobalAveragePooling2D::new().keepdims(true),
             &[Shape::batched([4, 5, 3])],
@@ -47,7 +52,9 @@ mod tests {
             0,
         );
         check_layer(
-            &GlobalAveragePooling2D::new().data_format(DataFormat::ChannelsFirst).keepdims(true),
+            &GlobalAveragePooling2D::new()
+                .data_format(DataFormat::ChannelsFirst)
+                .keepdims(true),
             &[Shape::batched([4, 5, 3])],
             Shape::batched([4, 1, 1]),
             0,
@@ -62,5 +69,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("expected an input of rank 4"), "{err}");
+    }
+
+    #[test]
+    fn keras_configs_are_imported() {
+        let config: serde_json::Value = serde_json::from_str(
+            r#"{"name": "global_average_pooling2d", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "data_format": "channels_last", "keepdims": true}"#,
+        )
+        .unwrap();
+        let layer = crate::keras::layer_from_config("GlobalAveragePooling2D", &config).unwrap();
+        let layer = layer.as_ref();
+        assert_eq!(
+            layer
+                .compute_output_shape(&[TensorType::f32(Shape::batched([4, 5, 3]))])
+                .unwrap()[0]
+                .shape,
+            Shape::batched([1, 1, 3])
+        );
     }
 }

@@ -34,7 +34,12 @@ mod tests {
 
     #[test]
     fn shapes_params_and_config() {
-        check_layer(&GlobalMaxPooling1D::new(), &[Shape::batched([6, 3])], Shape::batched([3]), 0);
+        check_layer(
+            &GlobalMaxPooling1D::new(),
+            &[Shape::batched([6, 3])],
+            Shape::batched([3]),
+            0,
+        );
         check_layer(
             &GlobalMaxPooling1D::new().keepdims(true),
             &[Shape::batched([6, 3])],
@@ -48,7 +53,9 @@ mod tests {
             0,
         );
         check_layer(
-            &GlobalMaxPooling1D::new().data_format(DataFormat::ChannelsFirst).keepdims(true),
+            &GlobalMaxPooling1D::new()
+                .data_format(DataFormat::ChannelsFirst)
+                .keepdims(true),
             &[Shape::batched([6, 3])],
             Shape::batched([6, 1]),
             0,

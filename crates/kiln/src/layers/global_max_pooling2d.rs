@@ -33,7 +33,12 @@ mod tests {
 
     #[test]
     fn shapes_params_and_config() {
-        check_layer(&GlobalMaxPooling2D::new(), &[Shape::batched([4, 5, 3])], Shape::batched([3]), 0);
+        check_layer(
+            &GlobalMaxPooling2D::new(),
+            &[Shape::batched([4, 5, 3])],
+            Shape::batched([3]),
+            0,
+        );
         check_layer(
             &GlobalMaxPooling2D::new().keepdims(true),
             &[Shape::batched([4, 5, 3])],
@@ -47,7 +52,9 @@ mod tests {
             0,
         );
         check_layer(
-            &GlobalMaxPooling2D::new().data_format(DataFormat::ChannelsFirst).keepdims(true),
+            &GlobalMaxPooling2D::new()
+                .data_format(DataFormat::ChannelsFirst)
+                .keepdims(true),
             &[Shape::batched([4, 5, 3])],
             Shape::batched([4, 1, 1]),
             0,

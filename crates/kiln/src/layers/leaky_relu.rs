@@ -90,6 +90,21 @@ impl Layer for LeakyReLU {
     }
 }
 
+impl crate::keras::FromKeras for LeakyReLU {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let mut layer = LeakyReLU::new();
+        let (name, _) = crate::keras::common(c)?;
+        if let Some(name) = name {
+            layer.name = name;
+        }
+        // `alpha` is Keras's deprecated spelling of `negative_slope`.
+        if let Some(s) = c.f32("negative_slope")?.or(c.f32("alpha")?) {
+            layer.negative_slope = s;
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +115,16 @@ mod tests {
     fn shapes_and_config() {
         check_layer(&LeakyReLU::new(), &[Shape::batched([2, 5])], Shape::batched([2, 5]), 0);
         assert_eq!(LeakyReLU::new().negative_slope, 0.3);
+    }
+
+    #[test]
+    fn builds_from_a_keras_config() {
+        let config = serde_json::json!({"name": "leaky", "trainable": true, "negative_slope": 0.1});
+        let layer = crate::keras::layer_from_config("LeakyReLU", &config).unwrap();
+        assert_eq!(
+            layer.config(),
+            serde_json::to_value(LeakyReLU::new().name("leaky").negative_slope(0.1)).unwrap()
+        );
     }
 
     #[test]

@@ -45,14 +45,24 @@ mod tests {
 
     #[test]
     fn shapes_params_and_config() {
-        check_layer(&MaxPooling1D::new(), &[Shape::batched([7, 3])], Shape::batched([3, 3]), 0);
+        check_layer(
+            &MaxPooling1D::new(),
+            &[Shape::batched([7, 3])],
+            Shape::batched([3, 3]),
+            0,
+        );
         check_layer(
             &MaxPooling1D::new().pool_size(3).strides(2).padding("same"),
             &[Shape::batched([8, 3])],
             Shape::batched([4, 3]),
             0,
         );
-        check_layer(&MaxPooling1D::new().pool_size(3).strides(2), &[Shape::batched([9, 2])], Shape::batched([4, 2]), 0);
+        check_layer(
+            &MaxPooling1D::new().pool_size(3).strides(2),
+            &[Shape::batched([9, 2])],
+            Shape::batched([4, 2]),
+            0,
+        );
         check_layer(
             &MaxPooling1D::new().pool_size(2).data_format(DataFormat::ChannelsFirst),
             &[Shape::batched([3, 6])],
@@ -63,17 +73,31 @@ mod tests {
 
     #[test]
     fn impossible_configurations_are_refused() {
-        let err = MaxPooling1D::new().pool_size(2).name("p").padding("causal").validate().unwrap_err().to_string();
+        let err = MaxPooling1D::new()
+            .pool_size(2)
+            .name("p")
+            .padding("causal")
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("padding=causal"), "{err}");
-        let err = MaxPooling1D::new().pool_size(2).name("p").strides(0).validate().unwrap_err().to_string();
+        let err = MaxPooling1D::new()
+            .pool_size(2)
+            .name("p")
+            .strides(0)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("strides="), "{err}");
-        let err = MaxPooling1D::new().pool_size(2)
+        let err = MaxPooling1D::new()
+            .pool_size(2)
             .name("p")
             .compute_output_shape(&[TensorType::f32(Shape::batched([6, 2, 2]))])
             .unwrap_err()
             .to_string();
         assert!(err.contains("expected an input of rank 3"), "{err}");
-        let err = MaxPooling1D::new().pool_size(2)
+        let err = MaxPooling1D::new()
+            .pool_size(2)
             .name("p")
             .compute_output_shape(&[TensorType::f32(Shape::batched([1, 3]))])
             .unwrap_err()

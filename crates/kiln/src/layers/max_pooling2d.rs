@@ -45,7 +45,12 @@ mod tests {
 
     #[test]
     fn shapes_params_and_config() {
-        check_layer(&MaxPooling2D::new(), &[Shape::batched([5, 5, 2])], Shape::batched([2, 2, 2]), 0);
+        check_layer(
+            &MaxPooling2D::new(),
+            &[Shape::batched([5, 5, 2])],
+            Shape::batched([2, 2, 2]),
+            0,
+        );
         check_layer(
             &MaxPooling2D::new().pool_size(3).strides(2).padding("same"),
             &[Shape::batched([6, 6, 2])],
@@ -68,21 +73,52 @@ mod tests {
 
     #[test]
     fn impossible_configurations_are_refused() {
-        let err = MaxPooling2D::new().pool_size(2).name("p").padding("causal").validate().unwrap_err().to_string();
+        let err = MaxPooling2D::new()
+            .pool_size(2)
+            .name("p")
+            .padding("causal")
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("padding=causal"), "{err}");
-        let err = MaxPooling2D::new().pool_size(2).name("p").strides(0).validate().unwrap_err().to_string();
+        let err = MaxPooling2D::new()
+            .pool_size(2)
+            .name("p")
+            .strides(0)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("strides="), "{err}");
-        let err = MaxPooling2D::new().pool_size(2)
+        let err = MaxPooling2D::new()
+            .pool_size(2)
             .name("p")
             .compute_output_shape(&[TensorType::f32(Shape::batched([6, 2]))])
             .unwrap_err()
             .to_string();
         assert!(err.contains("expected an input of rank 4"), "{err}");
-        let err = MaxPooling2D::new().pool_size(2)
+        let err = MaxPooling2D::new()
+            .pool_size(2)
             .name("p")
             .compute_output_shape(&[TensorType::f32(Shape::batched([1, 5, 3]))])
             .unwrap_err()
             .to_string();
         assert!(err.contains("zero or negative"), "{err}");
+    }
+
+    #[test]
+    fn keras_configs_are_imported() {
+        let config: serde_json::Value = serde_json::from_str(
+            r#"{"name": "max_pooling2d", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "pool_size": [2, 2], "padding": "valid", "strides": [2, 2], "data_format": "channels_last"}"#,
+        )
+        .unwrap();
+        let layer = crate::keras::layer_from_config("MaxPooling2D", &config).unwrap();
+        let layer = layer.as_ref();
+        assert_eq!(
+            layer
+                .compute_output_shape(&[TensorType::f32(Shape::batched([5, 5, 2]))])
+                .unwrap()[0]
+                .shape,
+            Shape::batched([2, 2, 2])
+        );
     }
 }

@@ -1,40 +1,137 @@
 //! The layer catalogue, one layer per file.
 
 mod activation;
+mod activity_regularization;
 mod add;
+mod additive_attention;
+mod alpha_dropout;
+mod attention;
+mod average;
+mod average_pooling1d;
+mod average_pooling2d;
+mod batch_normalization;
+mod bidirectional;
 mod concatenate;
 pub(crate) mod conv;
 mod conv1d;
 mod conv2d;
 mod conv2d_transpose;
+mod cropping1d;
+mod cropping2d;
 mod dense;
+mod depthwise_conv2d;
+mod dot;
 mod dropout;
 mod elu;
+mod embedding;
 mod flatten;
+mod gaussian_dropout;
+mod gaussian_noise;
+mod global_average_pooling1d;
+mod global_average_pooling2d;
+mod global_max_pooling1d;
+mod global_max_pooling2d;
+mod group_normalization;
+mod gru;
+mod layer_normalization;
 mod leaky_relu;
+mod lstm;
+mod masking;
+mod max_pooling1d;
+mod max_pooling2d;
+mod maximum;
+mod merging;
+mod minimum;
+mod multi_head_attention;
+mod multiply;
+mod permute;
+mod normalization;
+pub(crate) mod pooling;
 mod prelu;
 mod relu;
+mod repeat_vector;
+mod rescaling;
 mod reshape;
+mod rms_normalization;
+pub(crate) mod rnn;
+mod separable_conv2d;
+mod simple_rnn;
 mod softmax;
 mod spatial;
+mod spatial_dropout1d;
+mod spatial_dropout2d;
+mod subtract;
+mod time_distributed;
+mod up_sampling1d;
+mod up_sampling2d;
+mod zero_padding1d;
+mod zero_padding2d;
 
 pub use activation::Activation;
+pub use activity_regularization::ActivityRegularization;
 pub use add::Add;
+pub use additive_attention::AdditiveAttention;
+pub use alpha_dropout::AlphaDropout;
+pub use attention::Attention;
+pub use average::Average;
+pub use average_pooling1d::AveragePooling1D;
+pub use average_pooling2d::AveragePooling2D;
+pub use batch_normalization::BatchNormalization;
+pub use bidirectional::{Bidirectional, RecurrentLayer};
 pub use concatenate::Concatenate;
 pub use conv::ConvArgs;
 pub use conv1d::Conv1D;
 pub use conv2d::Conv2D;
 pub use conv2d_transpose::Conv2DTranspose;
+pub use cropping1d::Cropping1D;
+pub use cropping2d::Cropping2D;
 pub use dense::Dense;
+pub use depthwise_conv2d::DepthwiseConv2D;
+pub use dot::{Dot, DotAxes};
 pub use dropout::Dropout;
 pub use elu::ELU;
+pub use embedding::Embedding;
 pub use flatten::Flatten;
+pub use gaussian_dropout::GaussianDropout;
+pub use gaussian_noise::GaussianNoise;
+pub use global_average_pooling1d::GlobalAveragePooling1D;
+pub use global_average_pooling2d::GlobalAveragePooling2D;
+pub use global_max_pooling1d::GlobalMaxPooling1D;
+pub use global_max_pooling2d::GlobalMaxPooling2D;
+pub use group_normalization::GroupNormalization;
+pub use gru::GRU;
+pub use layer_normalization::LayerNormalization;
 pub use leaky_relu::LeakyReLU;
+pub use lstm::LSTM;
+pub use masking::Masking;
+pub use max_pooling1d::MaxPooling1D;
+pub use max_pooling2d::MaxPooling2D;
+pub use maximum::Maximum;
+pub use minimum::Minimum;
+pub use multi_head_attention::MultiHeadAttention;
+pub use multiply::Multiply;
+pub use permute::Permute;
+pub use normalization::Normalization;
+pub use pooling::{GlobalPoolArgs, PoolArgs};
 pub use prelu::PReLU;
 pub use relu::ReLU;
+pub use repeat_vector::RepeatVector;
+pub use rescaling::Rescaling;
 pub use reshape::Reshape;
+pub use rms_normalization::RMSNormalization;
+pub use rnn::RnnArgs;
+pub use separable_conv2d::SeparableConv2D;
+pub use simple_rnn::SimpleRNN;
 pub use softmax::Softmax;
 pub use spatial::{DataFormat, Padding, Sizes};
+pub use spatial_dropout1d::SpatialDropout1D;
+pub use spatial_dropout2d::SpatialDropout2D;
+pub use subtract::Subtract;
+pub use time_distributed::TimeDistributed;
+pub use up_sampling1d::UpSampling1D;
+pub use up_sampling2d::UpSampling2D;
+pub use zero_padding1d::{Sides, ZeroPadding1D};
+pub use zero_padding2d::{Sides2D, ZeroPadding2D};
 
 use crate::error::Result;
 use crate::layer::{Layer, incompatible};
@@ -51,38 +148,125 @@ use kiln_ir::TensorType;
 pub fn catalogue() -> Vec<&'static str> {
     vec![
         "Activation",
+        "ActivityRegularization",
         "Add",
+        "AdditiveAttention",
+        "AlphaDropout",
+        "Attention",
+        "Average",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "BatchNormalization",
+        "Bidirectional",
         "Concatenate",
         "Conv1D",
         "Conv2D",
         "Conv2DTranspose",
+        "Cropping1D",
+        "Cropping2D",
         "Dense",
+        "DepthwiseConv2D",
+        "Dot",
         "Dropout",
         "ELU",
+        "Embedding",
         "Flatten",
+        "GaussianDropout",
+        "GaussianNoise",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling1D",
+        "GlobalMaxPooling2D",
+        "GroupNormalization",
+        "GRU",
+        "LayerNormalization",
         "LeakyReLU",
+        "LSTM",
+        "Masking",
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "Maximum",
+        "Minimum",
+        "MultiHeadAttention",
+        "Multiply",
+        "Normalization",
         "PReLU",
+        "Permute",
         "ReLU",
+        "RepeatVector",
+        "Rescaling",
         "Reshape",
+        "RMSNormalization",
+        "SeparableConv2D",
+        "SimpleRNN",
         "Softmax",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "Subtract",
+        "TimeDistributed",
+        "UpSampling1D",
+        "UpSampling2D",
+        "ZeroPadding1D",
+        "ZeroPadding2D",
     ]
 }
 
 /// The registry entries of the built-in layers: every class of [`catalogue`], rebuilt
 /// from its Kiln config by serde.
-pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, fn(&serde_json::Value) -> Result<Box<dyn Layer>>> {
+pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, crate::registry::Factory> {
     use crate::registry::factory;
-    let entries: Vec<(&str, fn(&serde_json::Value) -> Result<Box<dyn Layer>>)> = vec![
+    let entries: Vec<(&str, crate::registry::Factory)> = vec![
         ("Activation", factory::<Activation>()),
+        ("ActivityRegularization", factory::<ActivityRegularization>()),
         ("Add", factory::<Add>()),
+        ("AdditiveAttention", factory::<AdditiveAttention>()),
+        ("AlphaDropout", factory::<AlphaDropout>()),
+        ("Attention", factory::<Attention>()),
+        ("Average", factory::<Average>()),
+        ("BatchNormalization", factory::<BatchNormalization>()),
+        ("Bidirectional", factory::<Bidirectional>()),
         ("Concatenate", factory::<Concatenate>()),
         ("Conv1D", factory::<Conv1D>()),
         ("Conv2D", factory::<Conv2D>()),
         ("Conv2DTranspose", factory::<Conv2DTranspose>()),
+        ("Cropping1D", factory::<Cropping1D>()),
+        ("Cropping2D", factory::<Cropping2D>()),
         ("Dense", factory::<Dense>()),
+        ("Dot", factory::<Dot>()),
         ("Dropout", factory::<Dropout>()),
+        ("ELU", factory::<ELU>()),
+        ("Embedding", factory::<Embedding>()),
         ("Flatten", factory::<Flatten>()),
+        ("GaussianDropout", factory::<GaussianDropout>()),
+        ("GaussianNoise", factory::<GaussianNoise>()),
+        ("GroupNormalization", factory::<GroupNormalization>()),
+        ("GRU", factory::<GRU>()),
+        ("LayerNormalization", factory::<LayerNormalization>()),
+        ("LeakyReLU", factory::<LeakyReLU>()),
+        ("LSTM", factory::<LSTM>()),
+        ("Masking", factory::<Masking>()),
+        ("Maximum", factory::<Maximum>()),
+        ("Minimum", factory::<Minimum>()),
+        ("MultiHeadAttention", factory::<MultiHeadAttention>()),
+        ("Multiply", factory::<Multiply>()),
+        ("Normalization", factory::<Normalization>()),
+        ("PReLU", factory::<PReLU>()),
+        ("Permute", factory::<Permute>()),
+        ("ReLU", factory::<ReLU>()),
+        ("RepeatVector", factory::<RepeatVector>()),
+        ("Rescaling", factory::<Rescaling>()),
         ("Reshape", factory::<Reshape>()),
+        ("RMSNormalization", factory::<RMSNormalization>()),
+        ("SimpleRNN", factory::<SimpleRNN>()),
+        ("Softmax", factory::<Softmax>()),
+        ("SpatialDropout1D", factory::<SpatialDropout1D>()),
+        ("SpatialDropout2D", factory::<SpatialDropout2D>()),
+        ("Subtract", factory::<Subtract>()),
+        ("TimeDistributed", factory::<TimeDistributed>()),
+        ("UpSampling1D", factory::<UpSampling1D>()),
+        ("UpSampling2D", factory::<UpSampling2D>()),
+        ("ZeroPadding1D", factory::<ZeroPadding1D>()),
+        ("ZeroPadding2D", factory::<ZeroPadding2D>()),
     ];
     entries.into_iter().map(|(k, f)| (k.to_string(), f)).collect()
 }

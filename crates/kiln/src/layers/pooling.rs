@@ -2,8 +2,8 @@
 //! arguments, validation, output shapes and the emitted pooling or reduction.
 
 use super::spatial::{
-    DataFormat, Padding, axis_padding, channels_first, check_sizes, from_channels_first, join_output, keras_data_format,
-    output_length, split_input,
+    DataFormat, Padding, axis_padding, channels_first, check_sizes, from_channels_first, join_output,
+    keras_data_format, output_length, split_input,
 };
 use crate::error::Result;
 use crate::layer::{EmitContext, Layer, bad_argument, incompatible};
@@ -274,9 +274,31 @@ impl GlobalPoolArgs {
         Ok(TensorType::f32(Shape(dims)))
     }
 
-    /// Emits the reduction of `x` over its spatial axes.
-    pub(crate) fn emit(&self, ctx: &mut EmitContext, x: ValueId, rank: usize, kind: ReduceOp) -> Result<ValueId> {
-        ctx.reduce(kind, x, self.axes(rank), self.keepdims)
+    /// Emits the reduction of `x` over its spatial axes. A `(batch, steps)` mask is used by
+    /// the one layer that takes one, `GlobalAveragePooling1D` (the mean over the kept steps,
+    /// as Keras); the other classes drop it, as Keras does.
+    pub(crate) fn emit(
+        &self,
+        ctx: &mut EmitContext,
+        x: ValueId,
+        rank: usize,
+        kind: ReduceOp,
+        mask: Option<ValueId>,
+    ) -> Result<ValueId> {
+        let axes = self.axes(rank);
+        let Some(mask) = mask.filter(|_| rank == 1 && kind == ReduceOp::Mean) else {
+            return ctx.reduce(kind, x, axes, self.keepdims);
+        };
+        let dims = ctx.shape(x)?.dims().to_vec();
+        let mask_dims = match self.data_format {
+            DataFormat::ChannelsLast => vec![dims[0], dims[1], Some(1)],
+            DataFormat::ChannelsFirst => vec![dims[0], Some(1), dims[2]],
+        };
+        let m = ctx.reshape(mask, Shape(mask_dims))?;
+        let kept = ctx.mul(x, m)?;
+        let total = ctx.sum(kept, axes.clone(), self.keepdims)?;
+        let count = ctx.sum(m, axes, self.keepdims)?;
+        ctx.div(total, count)
     }
 
     /// Reads Keras's global pooling arguments.
@@ -360,7 +382,26 @@ macro_rules! global_pool_layer {
                 ctx: &mut $crate::layer::EmitContext,
                 inputs: &[kiln_ir::ValueId],
             ) -> $crate::error::Result<Vec<kiln_ir::ValueId>> {
-                Ok(vec![self.args.emit(ctx, inputs[0], $rank, kiln_ir::ReduceOp::$kind)?])
+                Ok(vec![self.args.emit(ctx, inputs[0], $rank, kiln_ir::ReduceOp::$kind, None)?])
+            }
+
+            fn compute_output_masks(
+                &self,
+                _inputs: &[kiln_ir::TensorType],
+                _masks: &[Option<kiln_ir::Shape>],
+            ) -> $crate::error::Result<Vec<Option<kiln_ir::Shape>>> {
+                Ok(vec![None])
+            }
+
+            fn emit_masked(
+                &self,
+                ctx: &mut $crate::layer::EmitContext,
+                inputs: &[kiln_ir::ValueId],
+                masks: &[Option<kiln_ir::ValueId>],
+            ) -> $crate::error::Result<(Vec<kiln_ir::ValueId>, Vec<Option<kiln_ir::ValueId>>)> {
+                let mask = masks.first().copied().flatten();
+                let y = self.args.emit(ctx, inputs[0], $rank, kiln_ir::ReduceOp::$kind, mask)?;
+                Ok((vec![y], vec![None]))
             }
 
             fn config(&self) -> serde_json::Value {

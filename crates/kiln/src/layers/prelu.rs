@@ -1,9 +1,11 @@
 //! `PReLU`: a rectified linear unit whose negative slope is learned.
 
+use crate::constraints::{self, ConstraintArg};
 use crate::error::Result;
 use crate::initializers::InitializerArg;
 use crate::layer::{EmitContext, Layer, bad_argument, incompatible};
 use crate::names::unique_name;
+use crate::regularizers::{self, Regularizer};
 use kiln_ir::{Activation, BinaryOp, Op, Shape, TensorType, UnaryOp, ValueId};
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// # Arguments
 /// - `alpha_initializer`: default `"zeros"` (the layer starts as a plain ReLU).
+/// - `alpha_regularizer`, `alpha_constraint`: default none.
 /// - `shared_axes`: axes (counting the batch axis as 0) along which one `alpha` is
 ///   shared; default `None`. With inputs `(batch, height, width, channels)`,
 ///   `shared_axes = [1, 2]` learns one slope per channel.
@@ -35,6 +38,10 @@ pub struct PReLU {
     pub name: String,
     /// Initializer of `alpha`.
     pub alpha_initializer: InitializerArg,
+    /// Penalty on `alpha` added to the loss.
+    pub alpha_regularizer: Option<Regularizer>,
+    /// Projection of `alpha` after each optimizer step.
+    pub alpha_constraint: Option<ConstraintArg>,
     /// Axes along which `alpha` is shared (the batch axis is 0).
     pub shared_axes: Option<Vec<usize>>,
     /// Whether training updates `alpha`.
@@ -48,6 +55,8 @@ impl PReLU {
         PReLU {
             name: unique_name("p_re_lu"),
             alpha_initializer: "zeros".into(),
+            alpha_regularizer: None,
+            alpha_constraint: None,
             shared_axes: None,
             trainable: true,
         }
@@ -56,6 +65,18 @@ impl PReLU {
     /// Sets the initializer of `alpha` (a name or an [`Initializer`](crate::initializers::Initializer)).
     pub fn alpha_initializer(mut self, init: impl Into<InitializerArg>) -> Self {
         self.alpha_initializer = init.into();
+        self
+    }
+
+    /// Adds a penalty on `alpha` to the loss.
+    pub fn alpha_regularizer(mut self, r: Regularizer) -> Self {
+        self.alpha_regularizer = Some(r);
+        self
+    }
+
+    /// Projects `alpha` after each optimizer step.
+    pub fn alpha_constraint(mut self, c: ConstraintArg) -> Self {
+        self.alpha_constraint = Some(c);
         self
     }
 
@@ -137,7 +158,10 @@ impl Layer for PReLU {
         let shape = self
             .alpha_shape(&ctx.value_type(x)?.shape)
             .map_err(|e| incompatible(self, e))?;
+        let rank = shape.rank();
         let alpha = ctx.weight("alpha", shape, self.alpha_initializer.resolve()?)?;
+        regularizers::apply(ctx, &self.alpha_regularizer, alpha)?;
+        constraints::apply(ctx, &self.alpha_constraint, alpha, rank)?;
         let relu = Op::Activation { kind: Activation::Relu };
         let positive = ctx.push(relu.clone(), &[x])?;
         let negated = ctx.push(Op::Unary { kind: UnaryOp::Neg }, &[x])?;
@@ -152,6 +176,34 @@ impl Layer for PReLU {
 
     fn trainable(&self) -> bool {
         self.trainable
+    }
+}
+
+impl crate::keras::FromKeras for PReLU {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let mut layer = PReLU::new();
+        let (name, trainable) = crate::keras::common(c)?;
+        if let Some(name) = name {
+            layer.name = name;
+        }
+        if let Some(t) = trainable {
+            layer.trainable = t;
+        }
+        if let Some(i) = c.initializer("alpha_initializer")? {
+            layer.alpha_initializer = i;
+        }
+        layer.alpha_regularizer = c.regularizer("alpha_regularizer")?;
+        layer.alpha_constraint = c.constraint("alpha_constraint")?;
+        if let Some(axes) = c.i64s("shared_axes")? {
+            let axes = axes
+                .iter()
+                .map(|&a| {
+                    usize::try_from(a).map_err(|_| c.error("shared_axes", format!("expected axes ≥ 1, received {a}")))
+                })
+                .collect::<Result<Vec<usize>>>()?;
+            layer.shared_axes = Some(axes);
+        }
+        Ok(layer)
     }
 }
 
@@ -176,6 +228,17 @@ mod tests {
             Shape::batched([2, 5]),
             1,
         );
+    }
+
+    #[test]
+    fn builds_from_a_keras_config() {
+        let config = serde_json::json!({"name": "p_re_lu", "trainable": true,
+            "alpha_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {},
+                "registered_name": null},
+            "alpha_regularizer": null, "alpha_constraint": null, "shared_axes": [1]});
+        let layer = crate::keras::layer_from_config("PReLU", &config).unwrap();
+        let back: PReLU = serde_json::from_value(layer.config()).unwrap();
+        assert_eq!((back.name.as_str(), back.shared_axes), ("p_re_lu", Some(vec![1])));
     }
 
     #[test]

@@ -138,6 +138,24 @@ impl Layer for ReLU {
     }
 }
 
+impl crate::keras::FromKeras for ReLU {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let mut layer = ReLU::new();
+        let (name, _) = crate::keras::common(c)?;
+        if let Some(name) = name {
+            layer.name = name;
+        }
+        layer.max_value = c.f32("max_value")?;
+        if let Some(s) = c.f32("negative_slope")? {
+            layer.negative_slope = s;
+        }
+        if let Some(t) = c.f32("threshold")? {
+            layer.threshold = t;
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +202,17 @@ mod tests {
             "layer 'r' (ReLU): threshold of a ReLU layer cannot be None or a negative value. Received: threshold=-2"
         );
         assert!(ReLU::new().max_value(0.0).validate().is_ok());
+    }
+
+    #[test]
+    fn builds_from_a_keras_config() {
+        let config = serde_json::json!({"name": "re_lu", "trainable": true, "max_value": null,
+            "negative_slope": 0.1, "threshold": 0.5});
+        let layer = crate::keras::layer_from_config("ReLU", &config).unwrap();
+        assert_eq!(
+            layer.config(),
+            serde_json::to_value(ReLU::new().name("re_lu").negative_slope(0.1).threshold(0.5)).unwrap()
+        );
     }
 
     #[test]

@@ -107,6 +107,19 @@ impl Layer for Reshape {
     }
 }
 
+impl crate::keras::FromKeras for Reshape {
+    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
+        let target = c
+            .i64s("target_shape")?
+            .ok_or_else(|| c.error("target_shape", "is required"))?;
+        let mut layer = Reshape::new(target);
+        if let (Some(name), _) = crate::keras::common(c)? {
+            layer.name = name;
+        }
+        Ok(layer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +152,17 @@ mod tests {
             err,
             "layer 'r' (Reshape) is incompatible with its input: the total size of the target shape [5] must equal the input's 6 elements per sample; received input shape (None, 2, 3)"
         );
+    }
+
+    #[test]
+    fn from_keras() {
+        let layer =
+            crate::keras::layer_from_config("Reshape", &serde_json::json!({"target_shape": [-1, 2], "name": "r"}))
+                .unwrap();
+        assert_eq!(layer.config(), Reshape::new([-1, 2]).name("r").config());
+        let err = crate::keras::layer_from_config("Reshape", &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("argument `target_shape`: is required"), "{err}");
     }
 }

@@ -27,7 +27,12 @@ fn topological(outputs: &[SymbolicTensor]) -> Vec<Rc<SymNode>> {
             stack.push((out.node.clone(), 0));
         }
         while let Some((node, i)) = stack.pop() {
-            if let Some(input) = node.inputs.get(i) {
+            // The inputs, then an explicit mask.
+            if let Some(input) = node
+                .inputs
+                .get(i)
+                .or(node.explicit_mask.as_ref().filter(|_| i == node.inputs.len()))
+            {
                 let next = input.node.clone();
                 stack.push((node, i + 1));
                 if seen.insert(next.id) {
@@ -39,6 +44,28 @@ fn topological(outputs: &[SymbolicTensor]) -> Vec<Rc<SymNode>> {
         }
     }
     order
+}
+
+/// An explicit mask as Kiln's masks are: f32, 1.0 where the given value is nonzero.
+fn keep_mask(ctx: &mut EmitContext, mask: ValueId) -> Result<ValueId> {
+    let m = match ctx.value_type(mask)?.dtype {
+        kiln_ir::DType::F32 => mask,
+        _ => ctx.push(
+            kiln_ir::Op::Cast {
+                to: kiln_ir::DType::F32,
+            },
+            &[mask],
+        )?,
+    };
+    let zero = ctx.constant(0.0)?;
+    let dropped = ctx.push(
+        kiln_ir::Op::Compare {
+            kind: kiln_ir::CompareOp::Equal,
+        },
+        &[m, zero],
+    )?;
+    let one = ctx.constant(1.0)?;
+    ctx.sub(one, dropped)
 }
 
 pub(crate) fn build(
@@ -56,6 +83,8 @@ pub(crate) fn build(
     let nodes = topological(&outputs);
     let mut graph = Graph::new();
     let mut values: HashMap<(u64, usize), ValueId> = HashMap::new();
+    // The mask each masked value carries (Keras's `_keras_mask`).
+    let mut masks: HashMap<(u64, usize), ValueId> = HashMap::new();
     let mut input_names = HashSet::new();
     for t in &inputs {
         if !matches!(t.node.producer, Producer::Input { .. }) {
@@ -108,8 +137,51 @@ pub(crate) fn build(
             }
         }
         let args: Vec<ValueId> = node.inputs.iter().map(|t| values[&(t.node.id, t.index)]).collect();
+        let mut arg_masks: Vec<Option<ValueId>> = node
+            .inputs
+            .iter()
+            .map(|t| masks.get(&(t.node.id, t.index)).copied())
+            .collect();
         ctx.enter(layer.as_ref());
-        let outs = layer.emit(&mut ctx, &args)?;
+        if let (Some(m), Some(first)) = (&node.explicit_mask, arg_masks.first_mut()) {
+            *first = Some(keep_mask(&mut ctx, values[&(m.node.id, m.index)])?);
+        }
+        let (outs, out_masks) = layer.emit_masked(&mut ctx, &args, &arg_masks)?;
+        if outs.len() != node.outputs.len() || out_masks.len() > outs.len() {
+            return Err(model_error(
+                name,
+                format!(
+                    "layer '{}' emitted {} outputs and {} masks but its compute_output_shape says {} outputs",
+                    layer.name(),
+                    outs.len(),
+                    out_masks.len(),
+                    node.outputs.len()
+                ),
+            ));
+        }
+        for (i, expected) in node.masks.iter().enumerate() {
+            let got = out_masks.get(i).copied().flatten();
+            let got_shape = got.map(|m| ctx.shape(m)).transpose()?;
+            if got_shape.as_ref() != expected.as_ref() {
+                let show = |s: Option<&kiln_ir::Shape>| {
+                    s.map_or("no mask".to_string(), |s| {
+                        format!("a mask of shape {}", s.keras_string())
+                    })
+                };
+                return Err(model_error(
+                    name,
+                    format!(
+                        "layer '{}' emitted {} for output {i} but its compute_output_masks says {}",
+                        layer.name(),
+                        show(got_shape.as_ref()),
+                        show(expected.as_ref())
+                    ),
+                ));
+            }
+            if let Some(m) = got {
+                masks.insert((node.id, i), m);
+            }
+        }
         for (i, (v, expected)) in outs.iter().zip(&node.outputs).enumerate() {
             let got = ctx.value_type(*v)?;
             if got != *expected {

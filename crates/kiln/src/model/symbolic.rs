@@ -35,6 +35,10 @@ pub(crate) struct SymNode {
     pub producer: Producer,
     pub inputs: Vec<SymbolicTensor>,
     pub outputs: Vec<TensorType>,
+    /// The shape of each output's mask (Keras's `_keras_mask`), or `None`.
+    pub masks: Vec<Option<Shape>>,
+    /// A mask given explicitly for the first input (Keras's `layer(x, mask=m)`).
+    pub explicit_mask: Option<SymbolicTensor>,
 }
 
 impl SymNode {
@@ -75,6 +79,22 @@ impl SymbolicTensor {
     pub fn producer_name(&self) -> &str {
         self.node.name()
     }
+
+    /// The shape of the mask it carries (Keras's `_keras_mask`: 1.0 where a timestep is
+    /// kept), or `None`. `Embedding(mask_zero)` and `Masking` make masks; recurrent layers
+    /// use them; `Dense`, `Dropout`, activations … pass them on.
+    ///
+    /// ```
+    /// use kiln::prelude::*;
+    /// let x = Input::new([6, 3]);
+    /// let m = Masking::new().apply(&x)?;
+    /// assert_eq!(m.mask_shape().unwrap().keras_string(), "(None, 6)");
+    /// assert!(x.mask_shape().is_none());
+    /// # Ok::<(), kiln::KilnError>(())
+    /// ```
+    pub fn mask_shape(&self) -> Option<&Shape> {
+        self.node.masks.get(self.index).and_then(Option::as_ref)
+    }
 }
 
 /// Model inputs: `Input::new([784])` is a symbolic tensor of shape `(None, 784)`.
@@ -110,6 +130,8 @@ impl Input {
             producer: Producer::Input { name },
             inputs: Vec::new(),
             outputs: vec![TensorType::new(dtype, Shape::batched(shape))],
+            masks: vec![None],
+            explicit_mask: None,
         };
         SymbolicTensor {
             node: Rc::new(node),
@@ -127,6 +149,22 @@ pub trait Apply {
     /// Applies the layer to its inputs (one, or a list for merging layers) and returns
     /// every output: a recurrent layer with `return_state` gives its sequence and states.
     fn apply_all(&self, inputs: &[&SymbolicTensor]) -> Result<Vec<SymbolicTensor>>;
+    /// Applies a one-input layer with an explicit mask for its input (Keras's
+    /// `layer(x, mask=mask)`), which replaces any mask `input` carries: a tensor of the
+    /// input's shape without its last axis, nonzero where a step is kept (`i32` or `f32`).
+    /// Returns every output.
+    ///
+    /// ```
+    /// use kiln::prelude::*;
+    /// use kiln::DType;
+    /// let x = Input::new([5, 3]);
+    /// let keep = Input::with_dtype([5], DType::I32);
+    /// let y = LSTM::new(4).return_sequences(true).apply_with_mask(&x, &keep)?;
+    /// assert_eq!(y[0].mask_shape().unwrap().keras_string(), "(None, 5)");
+    /// let model = Model::new(&[&x, &keep], &[&y[0]])?;
+    /// # Ok::<(), kiln::KilnError>(())
+    /// ```
+    fn apply_with_mask(&self, input: &SymbolicTensor, mask: &SymbolicTensor) -> Result<Vec<SymbolicTensor>>;
 }
 
 impl<L: Layer + Clone> Apply for L {
@@ -158,18 +196,54 @@ impl<L: Layer + Clone> Apply for L {
             ));
         }
         let first = call_layer(Box::new(self.clone()), inputs.iter().map(|t| (*t).clone()).collect())?;
-        Ok((0..first.node.outputs.len())
-            .map(|index| SymbolicTensor {
-                node: first.node.clone(),
-                index,
-            })
-            .collect())
+        Ok(every_output(&first))
     }
+
+    fn apply_with_mask(&self, input: &SymbolicTensor, mask: &SymbolicTensor) -> Result<Vec<SymbolicTensor>> {
+        if self.takes_list() {
+            return Err(incompatible(
+                self,
+                "an explicit mask is for one-input layers; this layer takes a list of inputs",
+            ));
+        }
+        let want = Shape(input.shape().dims()[..input.shape().rank().saturating_sub(1)].to_vec());
+        if *mask.shape() != want || !matches!(mask.dtype(), DType::F32 | DType::I32) {
+            return Err(incompatible(
+                self,
+                format!(
+                    "expected a mask of shape {} (the input's shape without its last axis) for an input of shape {}, received {}",
+                    want.keras_string(),
+                    input.shape().keras_string(),
+                    mask.tensor_type()
+                ),
+            ));
+        }
+        let first = call_layer_masked(Box::new(self.clone()), vec![input.clone()], Some(mask.clone()))?;
+        Ok(every_output(&first))
+    }
+}
+
+fn every_output(first: &SymbolicTensor) -> Vec<SymbolicTensor> {
+    (0..first.node.outputs.len())
+        .map(|index| SymbolicTensor {
+            node: first.node.clone(),
+            index,
+        })
+        .collect()
 }
 
 /// Connects `layer` to `inputs`: checks its arguments and input shapes now, so errors
 /// appear where the model is written.
 pub(crate) fn call_layer(layer: Box<dyn Layer>, inputs: Vec<SymbolicTensor>) -> Result<SymbolicTensor> {
+    call_layer_masked(layer, inputs, None)
+}
+
+/// [`call_layer`] with an explicit mask for the first input.
+fn call_layer_masked(
+    layer: Box<dyn Layer>,
+    inputs: Vec<SymbolicTensor>,
+    explicit_mask: Option<SymbolicTensor>,
+) -> Result<SymbolicTensor> {
     layer.validate()?;
     let types: Vec<TensorType> = inputs.iter().map(|t| t.tensor_type().clone()).collect();
     let outputs = layer.compute_output_shape(&types)?;
@@ -179,11 +253,29 @@ pub(crate) fn call_layer(layer: Box<dyn Layer>, inputs: Vec<SymbolicTensor>) -> 
             message: "layer produced no output".into(),
         });
     }
+    let mut input_masks: Vec<Option<Shape>> = inputs.iter().map(|t| t.mask_shape().cloned()).collect();
+    if let (Some(m), Some(first)) = (&explicit_mask, input_masks.first_mut()) {
+        *first = Some(m.shape().clone());
+    }
+    let mut masks = layer.compute_output_masks(&types, &input_masks)?;
+    if masks.len() > outputs.len() {
+        return Err(incompatible(
+            layer.as_ref(),
+            format!(
+                "compute_output_masks gave {} masks for {} outputs",
+                masks.len(),
+                outputs.len()
+            ),
+        ));
+    }
+    masks.resize(outputs.len(), None);
     let node = SymNode {
         id: next_node_id(),
         producer: Producer::Layer(layer),
         inputs,
         outputs,
+        masks,
+        explicit_mask,
     };
     Ok(SymbolicTensor {
         node: Rc::new(node),
