@@ -168,7 +168,11 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::one(Activation::new("softmax"), "softmax", &[2, 3]),
         LayerSample::one(Activation::new("glu"), "glu", &[2, 4]),
         LayerSample::one(Activation::new("sparsemax"), "sparsemax", &[3]),
-        LayerSample::one(ActivityRegularization::new().l1(0.01).l2(0.02), "l1=0.01 l2=0.02", &[2, 3]),
+        LayerSample::one(
+            ActivityRegularization::new().l1(0.01).l2(0.02),
+            "l1=0.01 l2=0.02",
+            &[2, 3],
+        ),
         LayerSample::list(Add::new(), "2 inputs", &[&[4], &[4]]),
         LayerSample::list(Add::new(), "3 inputs", &[&[2, 3], &[2, 3], &[2, 3]]),
         LayerSample::list(AdditiveAttention::new(), "[query, value]", &[&[4, 3], &[5, 3]]),
@@ -218,7 +222,11 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::one(BatchNormalization::new(), "default", &[4]).training(),
         LayerSample::one(BatchNormalization::new().axis(1), "axis=1", &[3, 2, 2]).training(),
         LayerSample::one(
-            BatchNormalization::new().center(false).scale(false).momentum(0.9).epsilon(0.01),
+            BatchNormalization::new()
+                .center(false)
+                .scale(false)
+                .momentum(0.9)
+                .epsilon(0.01),
             "no center no scale momentum=0.9 epsilon=0.01",
             &[2, 3],
         )
@@ -334,7 +342,11 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::one(GlobalMaxPooling2D::new(), "", &[4, 5, 3]),
         LayerSample::one(GlobalMaxPooling2D::new().keepdims(true), "keepdims", &[4, 5, 3]),
         LayerSample::one(GroupNormalization::new().groups(2), "groups=2", &[3, 4]),
-        LayerSample::one(GroupNormalization::new().groups(-1).axis(1), "groups=-1 axis=1", &[3, 2, 2]),
+        LayerSample::one(
+            GroupNormalization::new().groups(-1).axis(1),
+            "groups=-1 axis=1",
+            &[3, 2, 2],
+        ),
         LayerSample::one(GRU::new(3), "units=3", &[3, 2]),
         LayerSample::one(
             GRU::new(2).reset_after(false).return_sequences(true).go_backwards(true),
@@ -407,9 +419,15 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::list(MultiHeadAttention::new(2, 3).dropout(0.5), "dropout=0.5", &[&[4, 5], &[6, 5]]).training(),
         LayerSample::list(Multiply::new(), "3 inputs", &[&[2, 3], &[2, 3], &[2, 3]]),
         LayerSample::list(Multiply::new(), "broadcast", &[&[2, 3], &[1, 3]]),
-        LayerSample::one(Normalization::new().mean_variance([0.5, -1.0, 2.0], [4.0, 0.25, 1.0]), "mean/variance", &[2, 3]),
         LayerSample::one(
-            Normalization::new().mean_variance([0.5, -1.0, 2.0], [4.0, 0.25, 1.0]).invert(true),
+            Normalization::new().mean_variance([0.5, -1.0, 2.0], [4.0, 0.25, 1.0]),
+            "mean/variance",
+            &[2, 3],
+        ),
+        LayerSample::one(
+            Normalization::new()
+                .mean_variance([0.5, -1.0, 2.0], [4.0, 0.25, 1.0])
+                .invert(true),
             "invert",
             &[2, 3],
         ),
@@ -429,7 +447,11 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::one(Reshape::new([3, 2]), "(3, 2)", &[6]),
         LayerSample::one(Reshape::new([-1, 2]), "(-1, 2)", &[2, 3]),
         LayerSample::one(RMSNormalization::new(), "axis=-1", &[2, 4]),
-        LayerSample::one(RMSNormalization::new().axes([1, 2]).epsilon(0.01), "axis=[1, 2] epsilon=0.01", &[2, 3]),
+        LayerSample::one(
+            RMSNormalization::new().axes([1, 2]).epsilon(0.01),
+            "axis=[1, 2] epsilon=0.01",
+            &[2, 3],
+        ),
         LayerSample::one(SeparableConv2D::new(3, 3), "valid", &[5, 5, 2]),
         LayerSample::one(
             SeparableConv2D::new(3, 3)

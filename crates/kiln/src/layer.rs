@@ -46,8 +46,8 @@ pub trait Layer: Debug + LayerClone + 'static {
 
     /// Keras's `supports_masking` with the default `compute_mask`: the first output carries
     /// the first input's mask unchanged (merging layers: the union of their inputs' masks).
-    /// By default true for the Keras classes that do so ([`MASK_PASSING_CLASSES`],
-    /// [`MASK_MERGING_CLASSES`]); a layer that makes or consumes masks overrides
+    /// By default true for the Keras classes that do so (`Dense`, `Activation`, `Dropout`,
+    /// the normalizations, …; `Add`, `Multiply`, … merge); a layer that makes or consumes masks overrides
     /// [`compute_output_masks`](Layer::compute_output_masks) and
     /// [`emit_masked`](Layer::emit_masked) instead.
     fn passes_mask(&self) -> bool {
@@ -96,7 +96,7 @@ pub trait Layer: Debug + LayerClone + 'static {
 
 /// Keras classes whose first output carries the first input's mask unchanged (they set
 /// `supports_masking` and keep the default `compute_mask`).
-pub const MASK_PASSING_CLASSES: &[&str] = &[
+pub(crate) const MASK_PASSING_CLASSES: &[&str] = &[
     "Activation",
     "ActivityRegularization",
     "AlphaDropout",
@@ -123,7 +123,7 @@ pub const MASK_PASSING_CLASSES: &[&str] = &[
 
 /// Keras merging classes whose output mask is the union (logical or) of their inputs'
 /// masks when every input has one, and no mask otherwise.
-pub const MASK_MERGING_CLASSES: &[&str] = &["Add", "Average", "Maximum", "Minimum", "Multiply", "Subtract"];
+pub(crate) const MASK_MERGING_CLASSES: &[&str] = &["Add", "Average", "Maximum", "Minimum", "Multiply", "Subtract"];
 
 /// The shape of the default output mask: input 0's mask for a mask-passing layer; for a
 /// merging class, the union when every input has a mask of one shape.

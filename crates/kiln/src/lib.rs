@@ -26,6 +26,7 @@
 //! ```
 
 pub mod activations;
+pub mod applications;
 pub mod callbacks;
 pub mod constraints;
 pub mod datasets;

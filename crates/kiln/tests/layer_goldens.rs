@@ -80,7 +80,11 @@ fn build(case: &Value, inputs: &[Tensor]) -> Result<(Model, Vec<Box<dyn Layer>>)
         layers.push(layer_from_config(class, &config).map_err(|e| e.to_string())?);
     }
     let refs: Vec<&SymbolicTensor> = symbolic.iter().collect();
-    let first_args = attention_inputs(case, &symbolic).unwrap_or_else(|| refs.clone());
+    let carried = carried_mask_input(case, &symbolic)?;
+    let first_args = match &carried {
+        Some(x) => vec![x],
+        None => attention_inputs(case, &symbolic).unwrap_or_else(|| refs.clone()),
+    };
     let mut current: Vec<SymbolicTensor> = layers[0].apply_all(&first_args).map_err(|e| e.to_string())?;
     for layer in &layers[1..] {
         current = layer.apply_all(&[&current[0]]).map_err(|e| e.to_string())?;
@@ -122,6 +126,59 @@ fn attention_inputs<'a>(case: &Value, symbolic: &'a [SymbolicTensor]) -> Option<
         list.push(mask);
     }
     Some(list)
+}
+
+/// A golden's explicit `mask=` call argument (`"mask_inputs"` without `"attention"`):
+/// Kiln layers take masks as Keras's `_keras_mask`, so input `mask_inputs` is attached to
+/// input `call_inputs[0]` by the test-only [`CarryMask`] layer.
+fn carried_mask_input(case: &Value, symbolic: &[SymbolicTensor]) -> Result<Option<SymbolicTensor>, String> {
+    let (Some(m), false) = (case["mask_inputs"].as_u64(), case["attention"].as_bool() == Some(true)) else {
+        return Ok(None);
+    };
+    let x = case["call_inputs"][0].as_u64().unwrap_or(0) as usize;
+    let out = CarryMask.apply_list(&[&symbolic[x], &symbolic[m as usize]]);
+    out.map(Some).map_err(|e| e.to_string())
+}
+
+/// `[x, mask]` → `x` carrying `mask` (as f32).
+#[derive(Clone, Debug)]
+struct CarryMask;
+
+impl Layer for CarryMask {
+    fn name(&self) -> &str {
+        "carry_mask"
+    }
+    fn class_name(&self) -> &'static str {
+        "CarryMask"
+    }
+    fn compute_output_shape(&self, inputs: &[TensorType]) -> kiln::Result<Vec<TensorType>> {
+        Ok(vec![inputs[0].clone()])
+    }
+    fn emit(&self, _ctx: &mut kiln::EmitContext, inputs: &[ValueId]) -> kiln::Result<Vec<ValueId>> {
+        Ok(vec![inputs[0]])
+    }
+    fn config(&self) -> Value {
+        Value::Null
+    }
+    fn takes_list(&self) -> bool {
+        true
+    }
+    fn compute_output_masks(
+        &self,
+        inputs: &[TensorType],
+        _masks: &[Option<kiln::ir::Shape>],
+    ) -> kiln::Result<Vec<Option<kiln::ir::Shape>>> {
+        Ok(vec![Some(inputs[1].shape.clone())])
+    }
+    fn emit_masked(
+        &self,
+        ctx: &mut kiln::EmitContext,
+        inputs: &[ValueId],
+        _masks: &[Option<ValueId>],
+    ) -> kiln::Result<(Vec<ValueId>, Vec<Option<ValueId>>)> {
+        let mask = ctx.push(kiln::ir::Op::Cast { to: DType::F32 }, &[inputs[1]])?;
+        Ok((vec![inputs[0]], vec![Some(mask)]))
+    }
 }
 
 /// Keras 3.15 declares `MultiHeadAttention`'s attention scores `(batch, heads, T, T)` (its

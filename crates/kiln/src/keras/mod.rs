@@ -49,7 +49,7 @@ pub fn layer_from_config(class: &str, config: &Value) -> Result<Box<dyn Layer>> 
         "AveragePooling1D" => build::<AveragePooling1D>(&c)?,
         "AveragePooling2D" => build::<AveragePooling2D>(&c)?,
         "BatchNormalization" => build::<BatchNormalization>(&c)?,
-        "Bidirectional" => build::<Bidirectional>(&c)?,
+        "Bidirectional" => Box::new(Bidirectional::from_keras_config(&c, config)?),
         "Concatenate" => build::<Concatenate>(&c)?,
         "Conv1D" => build::<Conv1D>(&c)?,
         "Conv2D" => build::<Conv2D>(&c)?,

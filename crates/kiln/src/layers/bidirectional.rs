@@ -286,15 +286,27 @@ fn recurrent_from_keras(c: &crate::keras::KerasConfig, key: &str) -> Result<Opti
     Ok(Some(inner))
 }
 
+impl Bidirectional {
+    /// From a Keras config: as [`FromKeras`](crate::keras::FromKeras), and
+    /// `"merge_mode": null` in `config` (Keras's `merge_mode=None`, no merge) differs from
+    /// leaving it out (`"concat"`).
+    pub(crate) fn from_keras_config(c: &crate::keras::KerasConfig, config: &serde_json::Value) -> Result<Self> {
+        let mut b = <Self as crate::keras::FromKeras>::from_keras(c)?;
+        if config.get("merge_mode").is_some_and(serde_json::Value::is_null) {
+            b.merge_mode = None;
+        }
+        Ok(b)
+    }
+}
+
 impl crate::keras::FromKeras for Bidirectional {
+    /// A `null` merge_mode reads as absent here; `layer_from_config` uses
+    /// [`Bidirectional::from_keras_config`], which tells them apart.
     fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
-        // `merge_mode: null` (no merge) differs from an absent merge_mode ("concat").
-        let merge_given = c.unread().iter().any(|k| k == "merge_mode");
-        let merge_mode = c.string("merge_mode")?;
         let layer = recurrent_from_keras(c, "layer")?.ok_or_else(|| c.error("layer", "is required"))?;
         let mut b = Bidirectional::new(layer);
-        if merge_given {
-            b.merge_mode = merge_mode;
+        if let Some(m) = c.string("merge_mode")? {
+            b.merge_mode = Some(m);
         }
         let (name, trainable) = crate::keras::common(c)?;
         if let Some(name) = name {

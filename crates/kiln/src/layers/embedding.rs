@@ -321,6 +321,27 @@ mod tests {
     }
 
     #[test]
+    fn a_sequential_model_carries_the_mask() {
+        let mut model = crate::Sequential::new();
+        model.add(Input::with_dtype([4], DType::I32)).unwrap();
+        model.add(Embedding::new(5, 2).mask_zero(true)).unwrap();
+        model
+            .add(crate::layers::SimpleRNN::new(2).return_sequences(true))
+            .unwrap();
+        let x = crate::Tensor::from_i32(vec![1, 2, 0, 0], vec![1, 4]).unwrap();
+        let out: Vec<Vec<f32>> = model
+            .predict(x)
+            .unwrap()
+            .to_f32()
+            .chunks(2)
+            .map(<[f32]>::to_vec)
+            .collect();
+        assert_ne!(out[1], out[0]);
+        assert_eq!(out[2], out[1]);
+        assert_eq!(out[3], out[1]);
+    }
+
+    #[test]
     fn bad_arguments_are_named() {
         let err = Embedding::new(0, 3).name("e").validate().unwrap_err().to_string();
         assert_eq!(

@@ -216,6 +216,16 @@ pub fn catalogue() -> Vec<&'static str> {
 pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, crate::registry::Factory> {
     use crate::registry::factory;
     let entries: Vec<(&str, crate::registry::Factory)> = vec![
+        ("AveragePooling1D", factory::<AveragePooling1D>()),
+        ("AveragePooling2D", factory::<AveragePooling2D>()),
+        ("DepthwiseConv2D", factory::<DepthwiseConv2D>()),
+        ("GlobalAveragePooling1D", factory::<GlobalAveragePooling1D>()),
+        ("GlobalAveragePooling2D", factory::<GlobalAveragePooling2D>()),
+        ("GlobalMaxPooling1D", factory::<GlobalMaxPooling1D>()),
+        ("GlobalMaxPooling2D", factory::<GlobalMaxPooling2D>()),
+        ("MaxPooling1D", factory::<MaxPooling1D>()),
+        ("MaxPooling2D", factory::<MaxPooling2D>()),
+        ("SeparableConv2D", factory::<SeparableConv2D>()),
         ("Activation", factory::<Activation>()),
         ("ActivityRegularization", factory::<ActivityRegularization>()),
         ("Add", factory::<Add>()),

@@ -1,9 +1,9 @@
 //! `Softmax`: normalises along an axis into probabilities.
 
 use crate::error::Result;
-use crate::layer::{EmitContext, Layer, bad_argument};
+use crate::layer::{EmitContext, Layer, bad_argument, incompatible};
 use crate::names::unique_name;
-use kiln_ir::{Activation, BinaryOp, Op, ReduceOp, TensorType, UnaryOp, ValueId};
+use kiln_ir::{Activation, BinaryOp, CompareOp, Op, ReduceOp, Shape, TensorType, UnaryOp, ValueId};
 use serde::{Deserialize, Serialize};
 
 /// Softmax along `axis`: `exp(x_i) / sum_j exp(x_j)`, the sum running over the axis (or over
@@ -13,7 +13,11 @@ use serde::{Deserialize, Serialize};
 /// - `axis`: the axis or axes normalised (negative counts from the end); default `-1`
 ///   ([`axis`](Softmax::axis), [`axes`](Softmax::axes)).
 ///
-/// Keras's `mask` call argument is not taken.
+/// # Masks
+/// A mask the input carries (Keras's `mask`: from `Masking`, `Embedding(mask_zero)`, …) must
+/// broadcast to the input (each of its trailing dimensions 1 or the input's); positions where
+/// it is not `> 0.5` get no probability — a fully masked slice gives zeros — as Keras. The
+/// output carries the mask on.
 ///
 /// # Shapes
 /// Output shape = input shape. No weights.
@@ -122,6 +126,66 @@ impl Layer for Softmax {
     fn config(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
+
+    fn compute_output_masks(&self, inputs: &[TensorType], masks: &[Option<Shape>]) -> Result<Vec<Option<Shape>>> {
+        let x = super::single(self, inputs)?;
+        let mask = masks.first().cloned().flatten();
+        if let Some(m) = &mask {
+            let (xs, ms) = (x.shape.dims(), m.dims());
+            let shapes = format!(
+                "Received: inputs.shape={}, mask.shape={}",
+                x.shape.keras_string(),
+                m.keras_string()
+            );
+            if ms.len() > xs.len() {
+                return Err(incompatible(
+                    self,
+                    format!("The `mask` must be broadcastable to `inputs` and must not have more dimensions. {shapes}"),
+                ));
+            }
+            let fits = ms.iter().rev().zip(xs.iter().rev()).all(|(m, i)| match (m, i) {
+                (Some(m), Some(i)) => *m == 1 || m == i,
+                _ => true,
+            });
+            if !fits {
+                return Err(incompatible(
+                    self,
+                    format!(
+                        "The `mask` must be broadcastable to `inputs`. Each mask dimension must be 1 or match the \
+                         corresponding input dimension. {shapes}"
+                    ),
+                ));
+            }
+        }
+        Ok(vec![mask])
+    }
+
+    /// Keras's masked softmax: positions where the mask is not `> 0.5` become `-1e9` before
+    /// the softmax and `0` after it (so a fully masked slice gives zeros).
+    fn emit_masked(
+        &self,
+        ctx: &mut EmitContext,
+        inputs: &[ValueId],
+        masks: &[Option<ValueId>],
+    ) -> Result<(Vec<ValueId>, Vec<Option<ValueId>>)> {
+        let Some(mask) = masks.first().copied().flatten() else {
+            return Ok((self.emit(ctx, inputs)?, vec![None]));
+        };
+        let half = ctx.constant(0.5)?;
+        let keep = ctx.push(
+            Op::Compare {
+                kind: CompareOp::Greater,
+            },
+            &[mask, half],
+        )?;
+        // where(keep, x, -1e9)
+        let kept = ctx.mul(inputs[0], keep)?;
+        let off = ctx.add_scalar(keep, -1.0)?;
+        let penalty = ctx.scale(off, 1.0e9)?;
+        let x = ctx.add(kept, penalty)?;
+        let y = self.emit(ctx, &[x])?[0];
+        Ok((vec![ctx.mul(y, keep)?], vec![Some(mask)]))
+    }
 }
 
 impl crate::keras::FromKeras for Softmax {
@@ -192,6 +256,45 @@ mod tests {
         assert_eq!(
             layer.config(),
             serde_json::to_value(Softmax::new().name("s").axes([1, 2])).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_carried_mask_hides_positions() {
+        use crate::layers::Masking;
+        // Masking hides the all-zero row 1 of (3, 3): a (batch, 3) mask, broadcast against
+        // the softmax's last axis (of size 3).
+        let x = Input::new([3, 3]);
+        let m = Masking::new().apply(&x).unwrap();
+        let y = Softmax::new().apply(&m).unwrap();
+        assert_eq!(y.mask_shape().map(|s| s.keras_string()), Some("(None, 3)".into()));
+        let model = Model::new(&[&x], &[&y]).unwrap();
+        let input = crate::Tensor::from_f32(vec![1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0], [1, 3, 3]).unwrap();
+        let got = model.predict(&input).unwrap().to_f32();
+        // Every row keeps columns 0 and 2 only.
+        let e = std::f32::consts::E;
+        let want = [
+            1.0 / (1.0 + e * e),
+            0.0,
+            e * e / (1.0 + e * e),
+            0.5,
+            0.0,
+            0.5,
+            0.5,
+            0.0,
+            0.5,
+        ];
+        assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6), "{got:?}");
+        let err = Softmax::new()
+            .name("s")
+            .compute_output_masks(&[TensorType::f32(Shape::batched([3, 4]))], &[Some(Shape::batched([3]))])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "layer 's' (Softmax) is incompatible with its input: The `mask` must be broadcastable to `inputs`. Each mask \
+             dimension must be 1 or match the corresponding input dimension. Received: inputs.shape=(None, 3, 4), \
+             mask.shape=(None, 3)"
         );
     }
 
