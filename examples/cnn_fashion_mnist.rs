@@ -49,11 +49,7 @@ fn main() -> anyhow::Result<()> {
     model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
     let epochs = 5;
     let start = Instant::now();
-    model.fit(
-        &x_train,
-        &y_train,
-        FitOptions::new().epochs(epochs).batch_size(128),
-    )?;
+    model.fit(&x_train, &y_train, FitOptions::new().epochs(epochs).batch_size(64))?;
     let per_epoch = start.elapsed().as_secs_f64() / epochs as f64;
 
     let scores = model.evaluate(&x_test, &y_test)?;

@@ -86,7 +86,11 @@ fn main() -> anyhow::Result<()> {
     model.summary();
 
     model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
-    model.fit(&x_train, &y_train, FitOptions::new().epochs(20).batch_size(32).verbose(0))?;
+    model.fit(
+        &x_train,
+        &y_train,
+        FitOptions::new().epochs(20).batch_size(32).verbose(0),
+    )?;
     let scores = model.evaluate(&x_test, &y_test)?;
 
     // The registry rebuilds the layer from nothing but its class name and config.

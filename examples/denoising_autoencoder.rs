@@ -22,7 +22,10 @@ fn prepare(images: &Tensor, n: usize) -> anyhow::Result<Tensor> {
     let images = images.row_range(0, n.min(images.shape()[0]));
     let mut shape = images.shape().to_vec();
     shape.push(1);
-    Ok(Tensor::from_f32(images.to_f32().into_iter().map(|p| p / 255.0).collect(), shape)?)
+    Ok(Tensor::from_f32(
+        images.to_f32().into_iter().map(|p| p / 255.0).collect(),
+        shape,
+    )?)
 }
 
 /// `clean + N(0, NOISE²)`, clipped to 0–1.
@@ -54,21 +57,31 @@ fn main() -> anyhow::Result<()> {
     let x = Conv2D::new(32, 3).activation("relu").padding("same").apply(&x)?;
     let x = MaxPooling2D::new().padding("same").apply(&x)?;
     // Decoder: 7×7 → 14×14 → 28×28, one output channel in 0–1.
-    let x = Conv2DTranspose::new(32, 3).strides(2).activation("relu").padding("same").apply(&x)?;
-    let x = Conv2DTranspose::new(32, 3).strides(2).activation("relu").padding("same").apply(&x)?;
+    let x = Conv2DTranspose::new(32, 3)
+        .strides(2)
+        .activation("relu")
+        .padding("same")
+        .apply(&x)?;
+    let x = Conv2DTranspose::new(32, 3)
+        .strides(2)
+        .activation("relu")
+        .padding("same")
+        .apply(&x)?;
     let output = Conv2D::new(1, 3).activation("sigmoid").padding("same").apply(&x)?;
     let mut autoencoder = Model::new(&[&input], &[&output])?.with_name("autoencoder");
     autoencoder.summary();
 
     autoencoder.compile("adam", "binary_crossentropy", &[])?;
-    autoencoder.fit(
-        &noisy_train,
-        &clean_train,
-        FitOptions::new().epochs(3).batch_size(128),
-    )?;
+    autoencoder.fit(&noisy_train, &clean_train, FitOptions::new().epochs(3).batch_size(128))?;
 
     let cleaned = autoencoder.predict(&noisy_test)?;
-    println!("MSE of the noisy test images against the clean ones:   {:.4}", mse(&noisy_test, &clean_test));
-    println!("MSE of the denoised test images against the clean ones: {:.4}", mse(&cleaned, &clean_test));
+    println!(
+        "MSE of the noisy test images against the clean ones:   {:.4}",
+        mse(&noisy_test, &clean_test)
+    );
+    println!(
+        "MSE of the denoised test images against the clean ones: {:.4}",
+        mse(&cleaned, &clean_test)
+    );
     Ok(())
 }

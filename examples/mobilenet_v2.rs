@@ -26,7 +26,9 @@ fn main() -> anyhow::Result<()> {
 
     // Four random images in [-1, 1] (MobileNetV2's input range) with random labels.
     let mut rng = Rng::new(1);
-    let pixels = (0..4 * 224 * 224 * 3).map(|_| rng.uniform() as f32 * 2.0 - 1.0).collect();
+    let pixels = (0..4 * 224 * 224 * 3)
+        .map(|_| rng.uniform() as f32 * 2.0 - 1.0)
+        .collect();
     let images = Tensor::from_f32(pixels, vec![4, 224, 224, 3])?;
     let labels = Tensor::from_i32((0..4).map(|_| rng.below(1000) as i32).collect(), vec![4])?;
     model.compile(Sgd::new().learning_rate(0.01), "sparse_categorical_crossentropy", &[])?;

@@ -261,7 +261,10 @@ impl Session {
             };
             let (outs, _) = plan.execute(uploaded.clone(), tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
             let Some(Slot::F(loss)) = outs.first() else {
-                return Err(engine_error(&self.device, "the first output must be a float scalar".into()));
+                return Err(engine_error(
+                    &self.device,
+                    "the first output must be a float scalar".into(),
+                ));
             };
             let grads = loss.is_tracked().then(|| loss.backward());
             let grad_of = |t: &FloatT, rank: usize| -> Result<Option<HostTensor>, EngineError> {

@@ -64,6 +64,12 @@ pub enum Initializer {
         /// `(rows, initializer)` per block, in order.
         parts: Vec<(usize, Initializer)>,
     },
+    /// Given values, row-major (statistics computed by `Normalization.adapt`); a shape of
+    /// another size repeats or cuts them.
+    Values {
+        /// The values.
+        values: Vec<f32>,
+    },
 }
 
 /// Keras's `compute_fans`: `(fan_in, fan_out)` of a weight shape.
@@ -147,6 +153,8 @@ impl Initializer {
                 out.resize(n, 0.0);
                 out
             }
+            Initializer::Values { values } if values.is_empty() => vec![0.0; n],
+            Initializer::Values { values } => values.iter().copied().cycle().take(n).collect(),
         }
     }
 }
@@ -233,11 +241,9 @@ mod tests {
             let v = Initializer::Orthogonal { gain: 1.0 }.sample(&[rows, cols], &mut Rng::new(4));
             assert_eq!(v.len(), rows * cols);
             // Gram matrix of the shorter side is the identity.
-            let (outer, inner, at): (usize, usize, Box<dyn Fn(usize, usize) -> f32>) = if rows <= cols {
-                (rows, cols, Box::new(|i, j| v[i * cols + j]))
-            } else {
-                (cols, rows, Box::new(|i, j| v[j * cols + i]))
-            };
+            let wide = rows <= cols;
+            let (outer, inner) = if wide { (rows, cols) } else { (cols, rows) };
+            let at = |i: usize, j: usize| if wide { v[i * cols + j] } else { v[j * cols + i] };
             for p in 0..outer {
                 for q in 0..outer {
                     let dot: f32 = (0..inner).map(|t| at(p, t) * at(q, t)).sum();

@@ -7,20 +7,23 @@
 
 use crate::case::{Case, Suite, Values, seed_of};
 use crate::spec::{Gradient, Tolerance, op_spec};
-use kiln::layers::{Activation, Add, Concatenate, Conv1D, Conv2D, Conv2DTranspose, Dense, Dropout, ELU, Flatten, LeakyReLU, PReLU, ReLU, Reshape, Softmax};
 use kiln::layers::{
-    AveragePooling1D, AveragePooling2D, DataFormat, DepthwiseConv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
-    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D, SeparableConv2D,
-};
-use kiln::layers::{
-    Average, Cropping1D, Cropping2D, Dot, Maximum, Minimum, Multiply, Permute, RepeatVector, Subtract, TimeDistributed,
-    UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
+    Activation, Add, Concatenate, Conv1D, Conv2D, Conv2DTranspose, Dense, Dropout, ELU, Flatten, LeakyReLU, PReLU,
+    ReLU, Reshape, Softmax,
 };
 use kiln::layers::{
     ActivityRegularization, AlphaDropout, BatchNormalization, GaussianDropout, GaussianNoise, GroupNormalization,
     LayerNormalization, Normalization, RMSNormalization, Rescaling, SpatialDropout1D, SpatialDropout2D,
 };
 use kiln::layers::{AdditiveAttention, Attention, MultiHeadAttention};
+use kiln::layers::{
+    Average, Cropping1D, Cropping2D, Dot, Maximum, Minimum, Multiply, Permute, RepeatVector, Subtract, TimeDistributed,
+    UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
+};
+use kiln::layers::{
+    AveragePooling1D, AveragePooling2D, DataFormat, DepthwiseConv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D, SeparableConv2D,
+};
 use kiln::layers::{Bidirectional, Embedding, GRU, LSTM, Masking, SimpleRNN};
 use kiln::{Apply, Input, Layer, Model, SymbolicTensor};
 use kiln_burn::RunMode;
@@ -181,7 +184,12 @@ pub fn layer_samples() -> Vec<LayerSample> {
             "no scale, causal, [query, value, key]",
             &[&[4, 3], &[4, 2], &[4, 3]],
         ),
-        LayerSample::list(AdditiveAttention::new().dropout(0.5), "dropout=0.5", &[&[4, 3], &[5, 3]]).training(),
+        LayerSample::list(
+            AdditiveAttention::new().dropout(0.5),
+            "dropout=0.5",
+            &[&[4, 3], &[5, 3]],
+        )
+        .training(),
         LayerSample::one(AlphaDropout::new(0.3), "rate=0.3", &[4, 5]),
         LayerSample::one(AlphaDropout::new(0.3), "rate=0.3", &[4, 5]).training(),
         LayerSample::list(Attention::new(), "dot [query, value]", &[&[4, 3], &[5, 3]]),
@@ -270,7 +278,11 @@ pub fn layer_samples() -> Vec<LayerSample> {
         ),
         LayerSample::one(Cropping1D::new(), "default", &[5, 2]),
         LayerSample::one(Cropping1D::new().cropping((0, 2)), "(0, 2)", &[5, 2]),
-        LayerSample::one(Cropping2D::new().cropping(((1, 0), (0, 2))), "((1, 0), (0, 2))", &[4, 5, 2]),
+        LayerSample::one(
+            Cropping2D::new().cropping(((1, 0), (0, 2))),
+            "((1, 0), (0, 2))",
+            &[4, 5, 2],
+        ),
         LayerSample::one(
             Cropping2D::new().cropping(1).data_format(DataFormat::ChannelsFirst),
             "1 channels_first",
@@ -307,7 +319,11 @@ pub fn layer_samples() -> Vec<LayerSample> {
             &[2, 6, 7],
         ),
         LayerSample::list(Dot::new(1), "axes=1", &[&[5], &[5]]),
-        LayerSample::list(Dot::new((2, 2)).normalize(true), "axes=(2, 2) normalize", &[&[3, 4], &[5, 4]]),
+        LayerSample::list(
+            Dot::new((2, 2)).normalize(true),
+            "axes=(2, 2) normalize",
+            &[&[3, 4], &[5, 4]],
+        ),
         LayerSample::list(Dot::new((1, 1)), "axes=(1, 1)", &[&[3, 4], &[3, 2]]),
         LayerSample::one(Dropout::new(0.5), "rate=0.5", &[4, 5]).training(),
         LayerSample::one(Dropout::new(0.5), "rate=0.5", &[4, 5]),
@@ -402,7 +418,11 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::list(Minimum::new(), "2 inputs", &[&[4], &[4]]),
         LayerSample::list(MultiHeadAttention::new(2, 3), "heads=2 key_dim=3", &[&[4, 5], &[6, 5]]),
         LayerSample::list(
-            MultiHeadAttention::new(2, 3).value_dim(4).output_shape(7).use_bias(false).use_causal_mask(true),
+            MultiHeadAttention::new(2, 3)
+                .value_dim(4)
+                .output_shape(7)
+                .use_bias(false)
+                .use_causal_mask(true),
             "value_dim=4 output_shape=7 no bias causal",
             &[&[4, 5], &[6, 5]],
         ),
@@ -416,7 +436,12 @@ pub fn layer_samples() -> Vec<LayerSample> {
             "gate, two attention axes",
             &[&[2, 3, 4], &[3, 2, 4]],
         ),
-        LayerSample::list(MultiHeadAttention::new(2, 3).dropout(0.5), "dropout=0.5", &[&[4, 5], &[6, 5]]).training(),
+        LayerSample::list(
+            MultiHeadAttention::new(2, 3).dropout(0.5),
+            "dropout=0.5",
+            &[&[4, 5], &[6, 5]],
+        )
+        .training(),
         LayerSample::list(Multiply::new(), "3 inputs", &[&[2, 3], &[2, 3], &[2, 3]]),
         LayerSample::list(Multiply::new(), "broadcast", &[&[2, 3], &[1, 3]]),
         LayerSample::one(
@@ -500,12 +525,19 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::one(UpSampling2D::new().size([2, 3]), "size=(2, 3)", &[2, 3, 2]),
         LayerSample::one(UpSampling2D::new().interpolation("bilinear"), "bilinear", &[3, 3, 2]),
         LayerSample::one(
-            UpSampling2D::new().size(3).interpolation("bilinear").data_format(DataFormat::ChannelsFirst),
+            UpSampling2D::new()
+                .size(3)
+                .interpolation("bilinear")
+                .data_format(DataFormat::ChannelsFirst),
             "bilinear size=3 channels_first",
             &[2, 2, 3],
         ),
         LayerSample::one(ZeroPadding1D::new().padding((1, 2)), "(1, 2)", &[3, 2]),
-        LayerSample::one(ZeroPadding2D::new().padding(((1, 0), (2, 1))), "((1, 0), (2, 1))", &[3, 3, 2]),
+        LayerSample::one(
+            ZeroPadding2D::new().padding(((1, 0), (2, 1))),
+            "((1, 0), (2, 1))",
+            &[3, 3, 2],
+        ),
         LayerSample::one(
             ZeroPadding2D::new().data_format(DataFormat::ChannelsFirst),
             "default channels_first",

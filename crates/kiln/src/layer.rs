@@ -225,6 +225,8 @@ pub struct EmitContext<'g> {
     trainable: bool,
     /// Inside a repeated call of a sub-layer ([`EmitContext::emit_sublayer_again`]).
     repeat: bool,
+    /// Weights whose regularization penalty is already in the loss.
+    penalized: std::collections::HashSet<ValueId>,
 }
 
 impl<'g> EmitContext<'g> {
@@ -236,6 +238,7 @@ impl<'g> EmitContext<'g> {
             layer: String::new(),
             trainable: true,
             repeat: false,
+            penalized: std::collections::HashSet::new(),
         }
     }
 
@@ -270,6 +273,12 @@ impl<'g> EmitContext<'g> {
     /// counted under "Non-trainable params" in `summary`.
     pub fn non_trainable_weight(&mut self, name: &str, shape: Shape, init: Initializer) -> Result<ValueId> {
         self.weight_with(name, shape, init, false)
+    }
+
+    /// `true` the first time it is asked about `weight`: a shared layer's weight penalty
+    /// enters the loss once however often the layer is called, as in Keras.
+    pub(crate) fn first_penalty(&mut self, weight: ValueId) -> bool {
+        self.penalized.insert(weight)
     }
 
     /// After each training step, the weight `weight` takes `value` (computed in that step).

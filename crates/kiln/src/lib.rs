@@ -46,8 +46,8 @@ mod model;
 mod names;
 pub mod optimizers;
 mod random;
-pub mod regularizers;
 pub mod registry;
+pub mod regularizers;
 mod summary;
 
 pub use devices::{Device, DeviceInfo, backends, devices};

@@ -84,7 +84,12 @@ pub fn layer_from_config(class_name: &str, config: &Value) -> Result<Box<dyn Lay
 
 /// Every registered class name, built-in and custom.
 pub fn registered_layers() -> Vec<String> {
-    registry().lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+    registry()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .keys()
+        .cloned()
+        .collect()
 }
 
 /// The registry entry of a built-in layer type.
@@ -104,6 +109,11 @@ mod tests {
             .filter(|c| !registered.iter().any(|r| r == c))
             .collect();
         assert!(missing.is_empty(), "not in the registry: {missing:?}");
+        let catalogue = crate::layers::catalogue();
+        assert!(
+            catalogue.windows(2).all(|w| w[0] < w[1]),
+            "the catalogue is sorted, without repeats"
+        );
         let dense = crate::layers::Dense::new(3).activation("relu").name("d");
         let back = layer_from_config("Dense", &dense.config()).unwrap();
         assert_eq!(back.config(), dense.config());

@@ -119,10 +119,11 @@ impl Regularizer {
     }
 }
 
-/// Adds `regularizer`'s penalty on `w`, if there is one.
+/// Adds `regularizer`'s penalty on weight `w`, if there is one, once per weight (a shared
+/// layer's penalty counts once).
 pub(crate) fn apply(ctx: &mut EmitContext, regularizer: &Option<Regularizer>, w: ValueId) -> Result<()> {
     match regularizer {
-        Some(r) => r.emit(ctx, w),
-        None => Ok(()),
+        Some(r) if ctx.first_penalty(w) => r.emit(ctx, w),
+        _ => Ok(()),
     }
 }

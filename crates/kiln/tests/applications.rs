@@ -29,7 +29,9 @@ fn mobilenet_v2_has_keras_parameter_counts_and_runs() {
     assert!(model.summary_string().contains("Total params: 3,538,984"));
 
     let x = Tensor::from_f32(
-        (0..2 * 224 * 224 * 3).map(|i| ((i % 255) as f32) / 127.5 - 1.0).collect(),
+        (0..2 * 224 * 224 * 3)
+            .map(|i| ((i % 255) as f32) / 127.5 - 1.0)
+            .collect(),
         vec![2, 224, 224, 3],
     )
     .unwrap();
@@ -43,6 +45,8 @@ fn mobilenet_v2_has_keras_parameter_counts_and_runs() {
 
 #[test]
 fn bad_arguments_are_refused() {
-    let err = kiln::applications::mobilenet_v2([16, 16, 3], 1.0, 10).unwrap_err().to_string();
+    let err = kiln::applications::mobilenet_v2([16, 16, 3], 1.0, 10)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("at least 32×32"), "{err}");
 }

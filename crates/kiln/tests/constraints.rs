@@ -11,7 +11,10 @@ const EPS: f32 = 1e-7;
 fn data() -> (Tensor, Tensor) {
     let x: Vec<f32> = (0..24).map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0).collect();
     let y: Vec<f32> = (0..8).map(|i| ((i * 5 % 7) as f32 - 3.0) / 2.0).collect();
-    (Tensor::from_f32(x, vec![8, 3]).unwrap(), Tensor::from_f32(y, vec![8, 1]).unwrap())
+    (
+        Tensor::from_f32(x, vec![8, 3]).unwrap(),
+        Tensor::from_f32(y, vec![8, 1]).unwrap(),
+    )
 }
 
 /// A one-layer model with fixed weights after one SGD step at learning rate 0.05.
@@ -60,7 +63,10 @@ fn plain() -> Dense {
 #[test]
 fn constraints_project_the_kernel_after_each_step() {
     let free = one_step(plain());
-    assert!(column_norms(&free).iter().any(|&n| n > 1.0), "the test needs a norm above 1: {free:?}");
+    assert!(
+        column_norms(&free).iter().any(|&n| n > 1.0),
+        "the test needs a norm above 1: {free:?}"
+    );
     assert!(free.iter().any(|&v| v < 0.0));
 
     let non_neg = one_step(plain().kernel_constraint(ConstraintArg::NonNeg));
@@ -95,7 +101,9 @@ fn regularization_penalties_are_part_of_the_loss() {
         .unwrap();
     let mut model = Model::new(&[&input], &[&out]).unwrap();
     let w = vec![0.9, -0.4, 0.3, 1.2, -0.8, 0.5];
-    model.set_weights(&[Tensor::from_f32(w.clone(), vec![3, 2]).unwrap()]).unwrap();
+    model
+        .set_weights(&[Tensor::from_f32(w.clone(), vec![3, 2]).unwrap()])
+        .unwrap();
     model.compile("sgd", "mse", &[]).unwrap();
     let (x, _) = data();
     let y = Tensor::from_f32(vec![0.0; 16], vec![8, 2]).unwrap();
@@ -111,5 +119,24 @@ fn regularization_penalties_are_part_of_the_loss() {
     }
     mse /= 16.0;
     let penalty: f32 = 0.01 * w.iter().map(|v| v.abs()).sum::<f32>() + 0.02 * w.iter().map(|v| v * v).sum::<f32>();
-    assert!(((loss as f32) - (mse + penalty)).abs() < 1e-5, "loss {loss}, want {}", mse + penalty);
+    assert!(
+        ((loss as f32) - (mse + penalty)).abs() < 1e-5,
+        "loss {loss}, want {}",
+        mse + penalty
+    );
+}
+
+#[test]
+fn a_shared_layer_pays_its_weight_penalty_once() {
+    kiln::clear_session();
+    let a = Input::new([3]);
+    let b = Input::new([3]);
+    let shared = plain().kernel_regularizer(Regularizer::L1 { l1: 0.1 });
+    let (ya, yb) = (shared.apply(&a).unwrap(), shared.apply(&b).unwrap());
+    let model = Model::new(&[&a, &b], &[&ya, &yb]).unwrap();
+    assert_eq!(
+        model.graph().unwrap().losses().len(),
+        1,
+        "one penalty term for one kernel"
+    );
 }

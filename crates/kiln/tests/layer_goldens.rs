@@ -42,7 +42,9 @@ fn golden_files() -> Vec<(String, Value)> {
 }
 
 fn tensor(v: &Value) -> Tensor {
-    let ints = v["data"].as_array().is_some_and(|d| d.iter().all(|x| x.is_i64() || x.is_u64()))
+    let ints = v["data"]
+        .as_array()
+        .is_some_and(|d| d.iter().all(|x| x.is_i64() || x.is_u64()))
         && !v["data"].as_array().is_some_and(|d| d.is_empty());
     if ints { i32_tensor(v) } else { f32_tensor(v) }
 }
@@ -62,7 +64,8 @@ impl Outcome {
         let d = max_abs_diff(got, want);
         self.worst = self.worst.max(d);
         if d > tol || d.is_nan() {
-            self.failures.push(format!("{what}: max |Kiln − Keras| = {d:e} > {tol:e}"));
+            self.failures
+                .push(format!("{what}: max |Kiln − Keras| = {d:e} > {tol:e}"));
         }
     }
 }
@@ -252,7 +255,10 @@ fn loss_graph(model_graph: &Graph) -> Graph {
 
 fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
     let name = case["name"].as_str().unwrap_or("?");
-    let tol = if RECURRENT.iter().any(|r| case["layers"].to_string().contains(&format!("\"{r}\""))) {
+    let tol = if RECURRENT
+        .iter()
+        .any(|r| case["layers"].to_string().contains(&format!("\"{r}\"")))
+    {
         RECURRENT_TOL
     } else {
         TOL
@@ -289,7 +295,8 @@ fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
         .unwrap_or_default();
     let want_shapes = returned_scores_shape(class, case, want_shapes);
     if !want_shapes.is_empty() && shapes != want_shapes {
-        o.failures.push(format!("output shapes {shapes:?}, Keras {want_shapes:?}"));
+        o.failures
+            .push(format!("output shapes {shapes:?}, Keras {want_shapes:?}"));
     }
     let graph = model.graph().map_err(|e| e.to_string())?.clone();
     let trainable: usize = graph.params().iter().filter(|p| p.trainable).map(|p| p.size()).sum();
@@ -310,11 +317,16 @@ fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
     for w in &weights {
         let layer = &layers[w["layer"].as_u64().unwrap_or(0) as usize];
         let path = w["path"].as_str().unwrap_or("");
-        let rest = path.split_once('/').map_or(w["name"].as_str().unwrap_or(""), |(_, r)| r);
+        let rest = path
+            .split_once('/')
+            .map_or(w["name"].as_str().unwrap_or(""), |(_, r)| r);
         let ours = format!("{}/{rest}", layer.name());
-        let (i, _) = graph
-            .param_by_name(&ours)
-            .ok_or_else(|| format!("no weight '{ours}' for Keras weight '{path}' (have {:?})", model.weight_names()))?;
+        let (i, _) = graph.param_by_name(&ours).ok_or_else(|| {
+            format!(
+                "no weight '{ours}' for Keras weight '{path}' (have {:?})",
+                model.weight_names()
+            )
+        })?;
         index_of.push(i.index());
     }
     if index_of.len() != graph.params().len() {
@@ -340,7 +352,11 @@ fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
     // Outputs (the model's plan) and gradients (the loss graph).
     let model_plan = Plan::compile(&graph).map_err(|e| e.to_string())?;
     let outs = session.run(&model_plan, &inputs, mode).map_err(|e| e.to_string())?;
-    for (i, (got, want)) in outs.iter().zip(case["outputs"].as_array().ok_or("no outputs")?).enumerate() {
+    for (i, (got, want)) in outs
+        .iter()
+        .zip(case["outputs"].as_array().ok_or("no outputs")?)
+        .enumerate()
+    {
         o.compare(&format!("output {i}"), got, &f32_tensor(want), tol);
     }
     let mut feed = inputs.clone();
@@ -354,7 +370,13 @@ fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
             o.failures.push(format!("added losses {got:?}, Keras {want:?}"));
         }
     }
-    for (i, want) in case["grad_inputs"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+    for (i, want) in case["grad_inputs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         if want.is_null() {
             continue;
         }
@@ -363,7 +385,13 @@ fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
             None => o.failures.push(format!("no gradient for input {i}")),
         }
     }
-    for (k, want) in case["grad_weights"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+    for (k, want) in case["grad_weights"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         if want.is_null() {
             continue;
         }
@@ -382,7 +410,8 @@ fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
             momentum: 0.0,
             nesterov: false,
         };
-        s.train_step(&train_plan, &feed, &sgd, 0.0, mode).map_err(|e| e.to_string())?;
+        s.train_step(&train_plan, &feed, &sgd, 0.0, mode)
+            .map_err(|e| e.to_string())?;
         let now = s.params_to_host().map_err(|e| e.to_string())?;
         for (k, want) in after.iter().enumerate() {
             if !want.is_null() {
@@ -422,5 +451,10 @@ fn every_catalogue_layer_matches_keras() {
     }
     println!("{}", report.join("\n"));
     assert!(checked > 0, "no golden case was checked");
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -133,12 +133,19 @@ pub fn mobilenet_v2(input_shape: [usize; 3], alpha: f32, classes: usize) -> Resu
     for (block_id, (filters, stride, expansion)) in blocks.into_iter().enumerate() {
         x = inverted_res_block(&x, expansion, stride, alpha, filters, block_id)?;
     }
-    let last = if alpha > 1.0 { make_divisible(1280.0 * alpha, 8) } else { 1280 };
+    let last = if alpha > 1.0 {
+        make_divisible(1280.0 * alpha, 8)
+    } else {
+        1280
+    };
     x = Conv2D::new(last, 1).use_bias(false).name("Conv_1").apply(&x)?;
     x = bn("Conv_1_bn").apply(&x)?;
     x = relu6("out_relu").apply(&x)?;
     x = GlobalAveragePooling2D::new().apply(&x)?;
-    let output = Dense::new(classes).activation("softmax").name("predictions").apply(&x)?;
+    let output = Dense::new(classes)
+        .activation("softmax")
+        .name("predictions")
+        .apply(&x)?;
     Ok(Model::new(&[&input], &[&output])?.with_name(&format!("mobilenetv2_{alpha:.2}_{}", input_shape[0])))
 }
 

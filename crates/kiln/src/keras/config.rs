@@ -79,7 +79,10 @@ impl<'a> KerasConfig<'a> {
     /// An integer (negative axes allowed).
     pub fn i64(&self, key: &str) -> Result<Option<i64>> {
         self.get(key)
-            .map(|v| v.as_i64().ok_or_else(|| self.error(key, format!("expected an integer, received {v}"))))
+            .map(|v| {
+                v.as_i64()
+                    .ok_or_else(|| self.error(key, format!("expected an integer, received {v}")))
+            })
             .transpose()
     }
 
@@ -97,7 +100,10 @@ impl<'a> KerasConfig<'a> {
     /// A boolean.
     pub fn bool(&self, key: &str) -> Result<Option<bool>> {
         self.get(key)
-            .map(|v| v.as_bool().ok_or_else(|| self.error(key, format!("expected true or false, received {v}"))))
+            .map(|v| {
+                v.as_bool()
+                    .ok_or_else(|| self.error(key, format!("expected true or false, received {v}")))
+            })
             .transpose()
     }
 
@@ -120,9 +126,18 @@ impl<'a> KerasConfig<'a> {
         }
         let list = v
             .as_array()
-            .and_then(|a| a.iter().map(|x| x.as_u64().map(|n| n as usize)).collect::<Option<Vec<_>>>())
+            .and_then(|a| {
+                a.iter()
+                    .map(|x| x.as_u64().map(|n| n as usize))
+                    .collect::<Option<Vec<_>>>()
+            })
             .filter(|l| l.len() == rank)
-            .ok_or_else(|| self.error(key, format!("expected an integer or a list of {rank} integers, received {v}")))?;
+            .ok_or_else(|| {
+                self.error(
+                    key,
+                    format!("expected an integer or a list of {rank} integers, received {v}"),
+                )
+            })?;
         Ok(Some(list))
     }
 
@@ -148,35 +163,49 @@ impl<'a> KerasConfig<'a> {
             .get("class_name")
             .or_else(|| v.get("class"))
             .and_then(Value::as_str)
-            .ok_or_else(|| self.error(key, format!("expected a name or a {{\"class_name\", \"config\"}} object, received {v}")))?;
+            .ok_or_else(|| {
+                self.error(
+                    key,
+                    format!("expected a name or a {{\"class_name\", \"config\"}} object, received {v}"),
+                )
+            })?;
         Ok(Some((class.to_string(), v.get("config").unwrap_or(&Value::Null))))
     }
 
     /// An activation by name (a serialized activation function gives its name too).
     pub fn activation(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.object(key)?.map(|(name, config)| {
-            config
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or(name)
-        }))
+        Ok(self
+            .object(key)?
+            .map(|(name, config)| config.as_str().map(str::to_string).unwrap_or(name)))
     }
 
     /// An initializer by name or as a serialized object.
     pub fn initializer(&self, key: &str) -> Result<Option<InitializerArg>> {
-        let Some((class, config)) = self.object(key)? else { return Ok(None) };
-        super::objects::initializer(&class, config).map(Some).map_err(|m| self.error(key, m))
+        let Some((class, config)) = self.object(key)? else {
+            return Ok(None);
+        };
+        super::objects::initializer(&class, config)
+            .map(Some)
+            .map_err(|m| self.error(key, m))
     }
 
     /// A regularizer (`"l2"` or `{"class_name": "L2", "config": {"l2": 0.01}}`).
     pub fn regularizer(&self, key: &str) -> Result<Option<Regularizer>> {
-        let Some((class, config)) = self.object(key)? else { return Ok(None) };
-        super::objects::regularizer(&class, config).map(Some).map_err(|m| self.error(key, m))
+        let Some((class, config)) = self.object(key)? else {
+            return Ok(None);
+        };
+        super::objects::regularizer(&class, config)
+            .map(Some)
+            .map_err(|m| self.error(key, m))
     }
 
     /// A constraint (`"non_neg"` or `{"class_name": "MaxNorm", "config": {…}}`).
     pub fn constraint(&self, key: &str) -> Result<Option<ConstraintArg>> {
-        let Some((class, config)) = self.object(key)? else { return Ok(None) };
-        super::objects::constraint(&class, config).map(Some).map_err(|m| self.error(key, m))
+        let Some((class, config)) = self.object(key)? else {
+            return Ok(None);
+        };
+        super::objects::constraint(&class, config)
+            .map(Some)
+            .map_err(|m| self.error(key, m))
     }
 }

@@ -29,7 +29,14 @@ pub trait FromKeras: Sized {
 
 /// Config keys every layer accepts whatever its class: they describe the layer's place
 /// and numeric type, which Kiln sets itself (float32).
-const COMMON_KEYS: &[&str] = &["name", "trainable", "dtype", "batch_input_shape", "input_shape", "build_config"];
+const COMMON_KEYS: &[&str] = &[
+    "name",
+    "trainable",
+    "dtype",
+    "batch_input_shape",
+    "input_shape",
+    "build_config",
+];
 
 fn build<L: FromKeras + Layer + Clone>(config: &KerasConfig) -> Result<Box<dyn Layer>> {
     Ok(Box::new(L::from_keras(config)?))

@@ -543,7 +543,11 @@ impl ConvArgs {
             .sizes("kernel_size", rank)?
             .ok_or_else(|| c.error("kernel_size", "is required"))?;
         let (name, trainable) = crate::keras::common(c)?;
-        let mut a = ConvArgs::new(name.unwrap_or_else(|| crate::names::unique_name(prefix)), filters, kernel_size);
+        let mut a = ConvArgs::new(
+            name.unwrap_or_else(|| crate::names::unique_name(prefix)),
+            filters,
+            kernel_size,
+        );
         if let Some(t) = trainable {
             a.trainable = t;
         }
@@ -556,7 +560,12 @@ impl ConvArgs {
         match c.string("data_format")?.as_deref() {
             None | Some("channels_last") => {}
             Some("channels_first") => a.data_format = DataFormat::ChannelsFirst,
-            Some(other) => return Err(c.error("data_format", format!("expected 'channels_last' or 'channels_first', received '{other}'"))),
+            Some(other) => {
+                return Err(c.error(
+                    "data_format",
+                    format!("expected 'channels_last' or 'channels_first', received '{other}'"),
+                ));
+            }
         }
         if let Some(v) = c.sizes("dilation_rate", rank)? {
             a.dilation_rate = v;

@@ -44,8 +44,8 @@ mod merging;
 mod minimum;
 mod multi_head_attention;
 mod multiply;
-mod permute;
 mod normalization;
+mod permute;
 pub(crate) mod pooling;
 mod prelu;
 mod relu;
@@ -110,8 +110,8 @@ pub use maximum::Maximum;
 pub use minimum::Minimum;
 pub use multi_head_attention::MultiHeadAttention;
 pub use multiply::Multiply;
-pub use permute::Permute;
 pub use normalization::Normalization;
+pub use permute::Permute;
 pub use pooling::{GlobalPoolArgs, PoolArgs};
 pub use prelu::PReLU;
 pub use relu::ReLU;
@@ -137,95 +137,12 @@ use crate::error::Result;
 use crate::layer::{Layer, incompatible};
 use kiln_ir::TensorType;
 
-/// The Keras class names of every layer in this catalogue, alphabetically.
-///
-/// A new layer is added here too: `kiln-parity` checks that this list names every layer
-/// under `layers/` and that its registry has parity cases for each one.
-///
-/// ```
-/// assert!(kiln::layers::catalogue().contains(&"Dense"));
-/// ```
-pub fn catalogue() -> Vec<&'static str> {
-    vec![
-        "Activation",
-        "ActivityRegularization",
-        "Add",
-        "AdditiveAttention",
-        "AlphaDropout",
-        "Attention",
-        "Average",
-        "AveragePooling1D",
-        "AveragePooling2D",
-        "BatchNormalization",
-        "Bidirectional",
-        "Concatenate",
-        "Conv1D",
-        "Conv2D",
-        "Conv2DTranspose",
-        "Cropping1D",
-        "Cropping2D",
-        "Dense",
-        "DepthwiseConv2D",
-        "Dot",
-        "Dropout",
-        "ELU",
-        "Embedding",
-        "Flatten",
-        "GaussianDropout",
-        "GaussianNoise",
-        "GlobalAveragePooling1D",
-        "GlobalAveragePooling2D",
-        "GlobalMaxPooling1D",
-        "GlobalMaxPooling2D",
-        "GroupNormalization",
-        "GRU",
-        "LayerNormalization",
-        "LeakyReLU",
-        "LSTM",
-        "Masking",
-        "MaxPooling1D",
-        "MaxPooling2D",
-        "Maximum",
-        "Minimum",
-        "MultiHeadAttention",
-        "Multiply",
-        "Normalization",
-        "PReLU",
-        "Permute",
-        "ReLU",
-        "RepeatVector",
-        "Rescaling",
-        "Reshape",
-        "RMSNormalization",
-        "SeparableConv2D",
-        "SimpleRNN",
-        "Softmax",
-        "SpatialDropout1D",
-        "SpatialDropout2D",
-        "Subtract",
-        "TimeDistributed",
-        "UpSampling1D",
-        "UpSampling2D",
-        "ZeroPadding1D",
-        "ZeroPadding2D",
-    ]
-}
-
-/// The registry entries of the built-in layers: every class of [`catalogue`], rebuilt
-/// from its Kiln config by serde.
-pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, crate::registry::Factory> {
+/// Every built-in layer: its Keras class name and how to rebuild it from its Kiln config.
+/// A new layer is added here, alphabetically; `kiln-parity` checks that this list names
+/// every layer under `layers/` and that its registry has parity cases for each one.
+fn builtin() -> Vec<(&'static str, crate::registry::Factory)> {
     use crate::registry::factory;
-    let entries: Vec<(&str, crate::registry::Factory)> = vec![
-        ("AveragePooling1D", factory::<AveragePooling1D>()),
-        ("AveragePooling2D", factory::<AveragePooling2D>()),
-        ("DepthwiseConv2D", factory::<DepthwiseConv2D>()),
-        ("GlobalAveragePooling1D", factory::<GlobalAveragePooling1D>()),
-        ("GlobalAveragePooling2D", factory::<GlobalAveragePooling2D>()),
-        ("GlobalMaxPooling1D", factory::<GlobalMaxPooling1D>()),
-        ("GlobalMaxPooling2D", factory::<GlobalMaxPooling2D>()),
-        ("MaxPooling1D", factory::<MaxPooling1D>()),
-        ("MaxPooling2D", factory::<MaxPooling2D>()),
-        ("SeparableConv2D", factory::<SeparableConv2D>()),
+    vec![
         ("Activation", factory::<Activation>()),
         ("ActivityRegularization", factory::<ActivityRegularization>()),
         ("Add", factory::<Add>()),
@@ -233,6 +150,8 @@ pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, crate::r
         ("AlphaDropout", factory::<AlphaDropout>()),
         ("Attention", factory::<Attention>()),
         ("Average", factory::<Average>()),
+        ("AveragePooling1D", factory::<AveragePooling1D>()),
+        ("AveragePooling2D", factory::<AveragePooling2D>()),
         ("BatchNormalization", factory::<BatchNormalization>()),
         ("Bidirectional", factory::<Bidirectional>()),
         ("Concatenate", factory::<Concatenate>()),
@@ -242,19 +161,26 @@ pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, crate::r
         ("Cropping1D", factory::<Cropping1D>()),
         ("Cropping2D", factory::<Cropping2D>()),
         ("Dense", factory::<Dense>()),
+        ("DepthwiseConv2D", factory::<DepthwiseConv2D>()),
         ("Dot", factory::<Dot>()),
         ("Dropout", factory::<Dropout>()),
         ("ELU", factory::<ELU>()),
         ("Embedding", factory::<Embedding>()),
         ("Flatten", factory::<Flatten>()),
+        ("GRU", factory::<GRU>()),
         ("GaussianDropout", factory::<GaussianDropout>()),
         ("GaussianNoise", factory::<GaussianNoise>()),
+        ("GlobalAveragePooling1D", factory::<GlobalAveragePooling1D>()),
+        ("GlobalAveragePooling2D", factory::<GlobalAveragePooling2D>()),
+        ("GlobalMaxPooling1D", factory::<GlobalMaxPooling1D>()),
+        ("GlobalMaxPooling2D", factory::<GlobalMaxPooling2D>()),
         ("GroupNormalization", factory::<GroupNormalization>()),
-        ("GRU", factory::<GRU>()),
+        ("LSTM", factory::<LSTM>()),
         ("LayerNormalization", factory::<LayerNormalization>()),
         ("LeakyReLU", factory::<LeakyReLU>()),
-        ("LSTM", factory::<LSTM>()),
         ("Masking", factory::<Masking>()),
+        ("MaxPooling1D", factory::<MaxPooling1D>()),
+        ("MaxPooling2D", factory::<MaxPooling2D>()),
         ("Maximum", factory::<Maximum>()),
         ("Minimum", factory::<Minimum>()),
         ("MultiHeadAttention", factory::<MultiHeadAttention>()),
@@ -262,11 +188,12 @@ pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, crate::r
         ("Normalization", factory::<Normalization>()),
         ("PReLU", factory::<PReLU>()),
         ("Permute", factory::<Permute>()),
+        ("RMSNormalization", factory::<RMSNormalization>()),
         ("ReLU", factory::<ReLU>()),
         ("RepeatVector", factory::<RepeatVector>()),
         ("Rescaling", factory::<Rescaling>()),
         ("Reshape", factory::<Reshape>()),
-        ("RMSNormalization", factory::<RMSNormalization>()),
+        ("SeparableConv2D", factory::<SeparableConv2D>()),
         ("SimpleRNN", factory::<SimpleRNN>()),
         ("Softmax", factory::<Softmax>()),
         ("SpatialDropout1D", factory::<SpatialDropout1D>()),
@@ -277,8 +204,21 @@ pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, crate::r
         ("UpSampling2D", factory::<UpSampling2D>()),
         ("ZeroPadding1D", factory::<ZeroPadding1D>()),
         ("ZeroPadding2D", factory::<ZeroPadding2D>()),
-    ];
-    entries.into_iter().map(|(k, f)| (k.to_string(), f)).collect()
+    ]
+}
+
+/// The Keras class names of every layer in this catalogue, alphabetically.
+///
+/// ```
+/// assert!(kiln::layers::catalogue().contains(&"Dense"));
+/// ```
+pub fn catalogue() -> Vec<&'static str> {
+    builtin().into_iter().map(|(name, _)| name).collect()
+}
+
+/// The registry entries of the built-in layers.
+pub(crate) fn builtin_factories() -> std::collections::BTreeMap<String, crate::registry::Factory> {
+    builtin().into_iter().map(|(k, f)| (k.to_string(), f)).collect()
 }
 
 /// The single input of a one-input layer.

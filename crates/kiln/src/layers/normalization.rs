@@ -22,8 +22,8 @@ const EPSILON: f32 = 1e-7;
 /// - [`mean_variance`](Normalization::mean_variance): given values, as Keras's `mean` and
 ///   `variance` arguments (no weights);
 /// - [`adapt`](Normalization::adapt): computed from data on the host, as Keras's
-///   `adapt()`. Kiln keeps them in the layer's configuration as given values, so an
-///   adapted layer has no weights (Keras keeps them in three non-trainable weights);
+///   `adapt()`, and held, as in Keras, in the non-trainable weights `mean`, `variance`
+///   and `count` (`2n + 1` parameters);
 /// - neither: the layer has Keras's non-trainable weights `mean` (zeros), `variance`
 ///   (ones) and `count`, to be set with `Model::set_weights` (a Keras model's adapted
 ///   layer imports this way).
@@ -56,6 +56,10 @@ pub struct Normalization {
     pub stats_shape: Vec<usize>,
     /// Undo the normalization instead.
     pub invert: bool,
+    /// The statistics come from `adapt` (kept in weights, as Keras) rather than from the
+    /// constructor (kept as constants, as Keras).
+    #[serde(default)]
+    pub adapted: bool,
 }
 
 impl Normalization {
@@ -69,6 +73,7 @@ impl Normalization {
             variance: None,
             stats_shape: Vec::new(),
             invert: false,
+            adapted: false,
         }
     }
 
@@ -137,6 +142,7 @@ impl Normalization {
         self.mean = Some(means.iter().map(|&m| m as f32).collect());
         self.variance = Some(squares.iter().map(|s| (s / per_group as f64) as f32).collect());
         self.stats_shape = stats_shape;
+        self.adapted = true;
         Ok(())
     }
 
@@ -272,7 +278,7 @@ impl Layer for Normalization {
         let shape = ctx.shape(x)?;
         let (keep, sizes, expanded) = self.plan(&shape)?;
         let (mean, std) = match (expanded, &self.mean, &self.variance) {
-            (Some(expanded), Some(mean), Some(variance)) => {
+            (Some(expanded), Some(mean), Some(variance)) if !self.adapted => {
                 // Given statistics: constants, the standard deviation computed here in f32.
                 let std: Vec<f32> = variance.iter().map(|v| v.sqrt().max(EPSILON)).collect();
                 let expanded = Shape::fixed(expanded);
@@ -282,9 +288,17 @@ impl Layer for Normalization {
                 )
             }
             _ => {
+                // Weights, as Keras: zeros and ones until adapted, then the adapted values.
                 let wshape = Shape::fixed(sizes);
-                let mean = ctx.non_trainable_weight("mean", wshape.clone(), Initializer::Zeros)?;
-                let variance = ctx.non_trainable_weight("variance", wshape, Initializer::Ones)?;
+                let (mean_init, variance_init) = match (&self.mean, &self.variance) {
+                    (Some(m), Some(v)) => (
+                        Initializer::Values { values: m.clone() },
+                        Initializer::Values { values: v.clone() },
+                    ),
+                    _ => (Initializer::Zeros, Initializer::Ones),
+                };
+                let mean = ctx.non_trainable_weight("mean", wshape.clone(), mean_init)?;
+                let variance = ctx.non_trainable_weight("variance", wshape, variance_init)?;
                 ctx.non_trainable_weight("count", Shape::scalar(), Initializer::Zeros)?;
                 let bshape = super::layer_normalization::broadcast_shape(&shape, &keep);
                 let mean = ctx.reshape(mean, bshape.clone())?;
