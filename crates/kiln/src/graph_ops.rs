@@ -109,6 +109,28 @@ impl<'g> Ops<'g> {
         )
     }
 
+    /// The mean of `values`, or with a `mask` of the same shape Keras's masked mean
+    /// `sum(values * mask) / (sum(mask) + 1e-7)` (`apply_mask` with `sum_over_batch_size`).
+    pub fn masked_mean(&mut self, values: ValueId, mask: Option<ValueId>) -> Result<ValueId> {
+        let shape_of = |g: &Graph, v: ValueId| g.value_type(v).map(|t| t.shape.clone()).ok();
+        match mask {
+            Some(m) if shape_of(self.g, m) == shape_of(self.g, values) => {
+                let weighted = self.mul(values, m)?;
+                let all = |kind| Op::Reduce {
+                    kind,
+                    axes: vec![],
+                    keepdims: false,
+                };
+                let total = self.push(all(ReduceOp::Sum), &[weighted])?;
+                let valid = self.push(all(ReduceOp::Sum), &[m])?;
+                let eps = self.constant(1e-7)?;
+                let valid = self.add(valid, eps)?;
+                self.div(total, valid)
+            }
+            _ => self.mean_all(values),
+        }
+    }
+
     pub fn argmax_last(&mut self, x: ValueId) -> Result<ValueId> {
         let axis = self.rank(x).saturating_sub(1);
         self.push(Op::Argmax { axis }, &[x])

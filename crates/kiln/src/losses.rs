@@ -164,11 +164,20 @@ impl Loss {
         }
     }
 
-    /// Emits the reduced (scalar) loss under `label`.
-    pub(crate) fn emit(&self, g: &mut Graph, label: &str, y_true: ValueId, y_pred: ValueId) -> Result<ValueId> {
+    /// Emits the reduced (scalar) loss under `label`; where the prediction carries a
+    /// `mask` (a sequence output after `Embedding(mask_zero=True)`), masked steps do not
+    /// count, as in Keras.
+    pub(crate) fn emit(
+        &self,
+        g: &mut Graph,
+        label: &str,
+        y_true: ValueId,
+        y_pred: ValueId,
+        mask: Option<ValueId>,
+    ) -> Result<ValueId> {
         let mut ops = Ops::new(g, label);
         let per_sample = self.emit_per_sample(&mut ops, y_true, y_pred)?;
-        ops.mean_all(per_sample)
+        ops.masked_mean(per_sample, mask)
     }
 }
 

@@ -78,8 +78,16 @@ impl Metric {
         })
     }
 
-    /// Emits the batch mean of the metric.
-    pub(crate) fn emit(&self, g: &mut Graph, label: &str, y_true: ValueId, y_pred: ValueId) -> Result<ValueId> {
+    /// Emits the batch mean of the metric (over the unmasked steps where the prediction
+    /// carries a `mask`).
+    pub(crate) fn emit(
+        &self,
+        g: &mut Graph,
+        label: &str,
+        y_true: ValueId,
+        y_pred: ValueId,
+        mask: Option<ValueId>,
+    ) -> Result<ValueId> {
         let mut ops = Ops::new(g, label);
         let per_sample = match *self {
             Metric::CategoricalAccuracy => {
@@ -113,6 +121,6 @@ impl Metric {
                 ops.mean_last(abs)?
             }
         };
-        ops.mean_all(per_sample)
+        ops.masked_mean(per_sample, mask)
     }
 }

@@ -632,3 +632,53 @@ fn a_refused_first_layer_can_be_replaced() {
     model.add(Dense::new(3).name("good").input_shape([4])).unwrap();
     assert_eq!(model.predict(features(2, 4)).unwrap().shape(), &[2, 3]);
 }
+
+/// The impossible layer configurations of the layer catalogue are refused when the layer
+/// is connected, naming the layer and the offending values.
+#[test]
+fn impossible_layer_configurations_are_refused_at_build_time() {
+    kiln::clear_session();
+    // A kernel larger than the input with `valid` padding.
+    let small = Input::new([2, 2, 3]);
+    let err = message(Conv2D::new(4, 3).name("c").apply(&small));
+    assert!(
+        err.starts_with("layer 'c' (Conv2D) is incompatible with its input"),
+        "{err}"
+    );
+    assert!(err.contains("(None, 2, 2, 3)"), "{err}");
+    let err = message(MaxPooling2D::new().pool_size(3).name("p").apply(&small));
+    assert!(err.starts_with("layer 'p' (MaxPooling2D)"), "{err}");
+    // Zero sizes.
+    let err = message(Conv2D::new(0, 3).name("c0").apply(&small));
+    assert!(
+        err.contains("layer 'c0' (Conv2D)") && err.contains("filters=0"),
+        "{err}"
+    );
+    let err = message(Conv1D::new(2, 0).name("k0").apply(&Input::new([5, 2])));
+    assert!(
+        err.contains("layer 'k0' (Conv1D)") && err.contains("kernel_size"),
+        "{err}"
+    );
+    let err = message(LSTM::new(0).name("l0").apply(&Input::new([5, 2])));
+    assert!(err.contains("layer 'l0' (LSTM)"), "{err}");
+    // key_dim missing (zero).
+    let q = Input::new([4, 5]);
+    let err = message(MultiHeadAttention::new(2, 0).name("mha").apply_list(&[&q, &q]));
+    assert!(
+        err.contains("layer 'mha' (MultiHeadAttention)") && err.contains("key_dim"),
+        "{err}"
+    );
+    // A recurrent layer on a rank-2 input.
+    let err = message(LSTM::new(3).name("rnn").apply(&Input::new([8])));
+    assert!(
+        err.starts_with("layer 'rnn' (LSTM) is incompatible with its input"),
+        "{err}"
+    );
+    assert!(err.contains("(None, 8)"), "{err}");
+    // A mask whose shape does not fit the input.
+    let x = Input::new([6, 3]);
+    let wrong = Input::new([5]);
+    let err = message(LSTM::new(3).name("masked").apply_with_mask(&x, &wrong));
+    assert!(err.contains("masked"), "{err}");
+    assert!(err.contains("(None, 5)") || err.contains("5"), "{err}");
+}

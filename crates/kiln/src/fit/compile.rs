@@ -130,18 +130,21 @@ impl Model {
         let mut target_types = Vec::new();
         let mut loss_values = Vec::new();
         let mut metric_values: Vec<(String, ValueId)> = Vec::new();
-        for ((out, loss), name) in outputs.iter().zip(&losses).zip(&names) {
+        let masks = built.output_masks.clone();
+        for (((out, loss), name), mask) in outputs.iter().zip(&losses).zip(&names).zip(masks) {
             let pred_ty = graph.value_type(*out)?.clone();
             let target_ty = loss.target_type(&pred_ty);
             let target = graph.add_input(format!("{name}_target"), target_ty.clone());
             target_types.push(target_ty);
-            loss_values.push(loss.emit(&mut graph, &format!("loss:{name}"), target, *out)?);
+            loss_values.push(loss.emit(&mut graph, &format!("loss:{name}"), target, *out, mask)?);
             for m in metrics {
                 let metric = NamedMetric {
                     name: m.to_string(),
                     metric: Metric::resolve(m, loss, &pred_ty)?,
                 };
-                let v = metric.metric.emit(&mut graph, &format!("metric:{m}"), target, *out)?;
+                let v = metric
+                    .metric
+                    .emit(&mut graph, &format!("metric:{m}"), target, *out, mask)?;
                 let key = if multi { format!("{name}_{m}") } else { m.to_string() };
                 metric_values.push((key, v));
             }

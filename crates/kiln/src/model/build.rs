@@ -197,6 +197,10 @@ pub(crate) fn build(
         }
     }
     graph.set_outputs(outputs.iter().map(|t| values[&(t.node.id, t.index)]).collect());
+    let output_masks = outputs
+        .iter()
+        .map(|t| masks.get(&(t.node.id, t.index)).copied())
+        .collect();
     verify(&graph)?;
     let initial: Vec<HostTensor> = graph
         .params()
@@ -212,6 +216,7 @@ pub(crate) fn build(
     Ok(Built {
         inputs,
         outputs,
+        output_masks,
         nodes,
         graph,
         plan,

@@ -32,6 +32,8 @@ pub(crate) enum Kind {
 pub(crate) struct Built {
     pub inputs: Vec<SymbolicTensor>,
     pub outputs: Vec<SymbolicTensor>,
+    /// The mask each output carries, if any (losses and metrics skip masked steps).
+    pub output_masks: Vec<Option<kiln_ir::ValueId>>,
     /// Layer calls (and inputs) in execution order.
     pub nodes: Vec<Rc<SymNode>>,
     pub graph: Graph,
