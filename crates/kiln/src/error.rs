@@ -81,6 +81,9 @@ pub enum KilnError {
         /// What is wrong, naming the argument.
         message: String,
     },
+    /// A tensor's data does not fit its shape.
+    #[error(transparent)]
+    Tensor(#[from] kiln_ir::SizeMismatch),
     /// The IR refused a graph.
     #[error(transparent)]
     Ir(#[from] IrError),
