@@ -327,6 +327,12 @@ pub fn layer_samples() -> Vec<LayerSample> {
         LayerSample::list(Dot::new((1, 1)), "axes=(1, 1)", &[&[3, 4], &[3, 2]]),
         LayerSample::one(Dropout::new(0.5), "rate=0.5", &[4, 5]).training(),
         LayerSample::one(Dropout::new(0.5), "rate=0.5", &[4, 5]),
+        LayerSample::one(
+            Dropout::new(0.5).noise_shape([None, Some(1), None]),
+            "rate=0.5 noise_shape=(None, 1, None)",
+            &[4, 5],
+        )
+        .training(),
         LayerSample::one(ELU::new(), "alpha=1", &[4]),
         LayerSample::one(ELU::new().alpha(0.5), "alpha=0.5", &[2, 3]),
         LayerSample::one(Embedding::new(5, 3), "5x3", &[4]).indices(5),

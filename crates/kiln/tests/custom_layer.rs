@@ -46,7 +46,7 @@ impl Layer for Antirectifier {
 
 fn data() -> (Tensor, Tensor) {
     let x: Vec<f32> = (0..40).map(|i| ((i * 13 % 17) as f32 - 8.0) / 4.0).collect();
-    let y: Vec<i32> = (0..10).map(|i| (i % 3) as i32).collect();
+    let y: Vec<i32> = (0..10).map(|i| i % 3).collect();
     (
         Tensor::from_f32(x, vec![10, 4]).unwrap(),
         Tensor::from_i32(y, vec![10]).unwrap(),

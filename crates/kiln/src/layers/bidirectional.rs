@@ -301,7 +301,7 @@ impl Bidirectional {
 
 impl crate::keras::FromKeras for Bidirectional {
     /// A `null` merge_mode reads as absent here; `layer_from_config` uses
-    /// [`Bidirectional::from_keras_config`], which tells them apart.
+    /// `Bidirectional::from_keras_config`, which tells them apart.
     fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
         let layer = recurrent_from_keras(c, "layer")?.ok_or_else(|| c.error("layer", "is required"))?;
         let mut b = Bidirectional::new(layer);
