@@ -1,86 +1,30 @@
 //! `Add`: sums a list of inputs.
 
-use super::merging;
-use crate::error::Result;
-use crate::layer::{EmitContext, Layer};
-use crate::names::unique_name;
-use kiln_ir::{BinaryOp, TensorType, ValueId};
-use serde::{Deserialize, Serialize};
-
-/// Adds a list of at least two inputs element-wise, as Keras's `Add`. Shapes broadcast as
-/// numpy's on the non-batch axes; an input of lower rank gains axes of size 1 after the
-/// batch axis.
-///
-/// ```
-/// use kiln::prelude::*;
-/// let (a, b) = (Input::new([4]), Input::new([4]));
-/// let s = Add::new().apply_list(&[&a, &b])?;
-/// assert_eq!(s.shape().keras_string(), "(None, 4)");
-/// # Ok::<(), kiln::KilnError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Add {
-    /// Layer name.
-    pub name: String,
-}
-
-impl Add {
-    /// An add layer.
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Add {
-            name: unique_name("add"),
-        }
-    }
-
-    /// Names the layer.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
-}
-
-impl Layer for Add {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn class_name(&self) -> &'static str {
-        "Add"
-    }
-
-    fn takes_list(&self) -> bool {
-        true
-    }
-
-    fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
-        Ok(vec![merging::output_type(self, inputs)?])
-    }
-
-    fn emit(&self, ctx: &mut EmitContext, inputs: &[ValueId]) -> Result<Vec<ValueId>> {
-        Ok(vec![merging::fold(ctx, BinaryOp::Add, inputs)?])
-    }
-
-    fn config(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
-}
-
-impl crate::keras::FromKeras for Add {
-    fn from_keras(c: &crate::keras::KerasConfig) -> Result<Self> {
-        let mut layer = Add::new();
-        if let Some(name) = merging::name_from_keras(c)? {
-            layer.name = name;
-        }
-        Ok(layer)
-    }
-}
+super::merging::merge_layer!(
+    /// Adds a list of at least two inputs element-wise, as Keras's `Add`. Shapes broadcast as
+    /// numpy's on the non-batch axes; an input of lower rank gains axes of size 1 after the
+    /// batch axis.
+    ///
+    /// ```
+    /// use kiln::prelude::*;
+    /// let (a, b) = (Input::new([4]), Input::new([4]));
+    /// let s = Add::new().apply_list(&[&a, &b])?;
+    /// assert_eq!(s.shape().keras_string(), "(None, 4)");
+    /// # Ok::<(), kiln::KilnError>(())
+    /// ```
+    Add,
+    "Add",
+    "add",
+    |ctx, inputs| super::merging::fold(ctx, kiln_ir::BinaryOp::Add, inputs)
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layer::Layer;
     use crate::layers::testing::check_layer;
     use kiln_ir::Shape;
+    use kiln_ir::TensorType;
 
     #[test]
     fn shapes_and_config() {

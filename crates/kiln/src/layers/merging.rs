@@ -99,3 +99,82 @@ mod tests {
         assert_eq!(sample_shape(&Shape::batched([3])), "(3,)");
     }
 }
+
+/// Defines a merging layer that combines a list of inputs element-wise: the type, its
+/// constructor and name builder, the `Layer` implementation and Keras import. `$emit`
+/// combines the operands (already brought to one rank).
+macro_rules! merge_layer {
+    ($(#[$doc:meta])* $ty:ident, $class:literal, $prefix:literal, $emit:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct $ty {
+            /// Layer name.
+            pub name: String,
+        }
+
+        impl $ty {
+            /// The layer, named automatically.
+            #[allow(clippy::new_without_default)]
+            pub fn new() -> Self {
+                $ty {
+                    name: $crate::names::unique_name($prefix),
+                }
+            }
+
+            /// Names the layer.
+            pub fn name(mut self, name: &str) -> Self {
+                self.name = name.to_string();
+                self
+            }
+        }
+
+        impl $crate::layer::Layer for $ty {
+            fn name(&self) -> &str {
+                &self.name
+            }
+
+            fn class_name(&self) -> &'static str {
+                $class
+            }
+
+            fn takes_list(&self) -> bool {
+                true
+            }
+
+            fn compute_output_shape(
+                &self,
+                inputs: &[kiln_ir::TensorType],
+            ) -> $crate::error::Result<Vec<kiln_ir::TensorType>> {
+                Ok(vec![$crate::layers::merging::output_type(self, inputs)?])
+            }
+
+            fn emit(
+                &self,
+                ctx: &mut $crate::layer::EmitContext,
+                inputs: &[kiln_ir::ValueId],
+            ) -> $crate::error::Result<Vec<kiln_ir::ValueId>> {
+                let emit: fn(
+                    &mut $crate::layer::EmitContext,
+                    &[kiln_ir::ValueId],
+                ) -> $crate::error::Result<kiln_ir::ValueId> = $emit;
+                Ok(vec![emit(ctx, inputs)?])
+            }
+
+            fn config(&self) -> serde_json::Value {
+                serde_json::to_value(self).unwrap_or_default()
+            }
+        }
+
+        impl $crate::keras::FromKeras for $ty {
+            fn from_keras(c: &$crate::keras::KerasConfig) -> $crate::error::Result<Self> {
+                let mut layer = $ty::new();
+                if let Some(name) = $crate::layers::merging::name_from_keras(c)? {
+                    layer.name = name;
+                }
+                Ok(layer)
+            }
+        }
+    };
+}
+
+pub(crate) use merge_layer;
