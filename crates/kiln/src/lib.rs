@@ -48,6 +48,7 @@ pub mod optimizers;
 mod random;
 pub mod registry;
 pub mod regularizers;
+mod saving;
 mod summary;
 
 pub use devices::{Device, DeviceInfo, backends, devices};

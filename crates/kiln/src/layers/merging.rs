@@ -88,18 +88,6 @@ pub(crate) fn name_from_keras(c: &crate::keras::KerasConfig) -> Result<Option<St
     Ok(crate::keras::common(c)?.0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lower_ranks_gain_axes_after_the_batch() {
-        assert_eq!(expanded(&Shape::batched([4]), 3), Shape::batched([1, 4]));
-        assert_eq!(expanded(&Shape::batched([2, 4]), 3), Shape::batched([2, 4]));
-        assert_eq!(sample_shape(&Shape::batched([3])), "(3,)");
-    }
-}
-
 /// Defines a merging layer that combines a list of inputs element-wise: the type, its
 /// constructor and name builder, the `Layer` implementation and Keras import. `$emit`
 /// combines the operands (already brought to one rank).
@@ -178,3 +166,15 @@ macro_rules! merge_layer {
 }
 
 pub(crate) use merge_layer;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_ranks_gain_axes_after_the_batch() {
+        assert_eq!(expanded(&Shape::batched([4]), 3), Shape::batched([1, 4]));
+        assert_eq!(expanded(&Shape::batched([2, 4]), 3), Shape::batched([2, 4]));
+        assert_eq!(sample_shape(&Shape::batched([3])), "(3,)");
+    }
+}
