@@ -69,7 +69,33 @@ fn guarded<T>(device: &EngineDevice, f: impl FnOnce() -> Result<T, EngineError>)
     }
 }
 
+/// Downloads a run's outputs, leaving the autodiff graph behind.
+fn download_outputs(outs: Vec<Slot>, plan: &Plan) -> Result<Vec<HostTensor>, EngineError> {
+    outs.into_iter()
+        .zip(plan.output_ranks())
+        .map(|(o, r)| {
+            let o = match o {
+                Slot::F(t) => Slot::F(t.inner()),
+                s => s,
+            };
+            download(o, r)
+        })
+        .collect()
+}
+
 impl Session {
+    /// The parameters on the autodiff decorator, trainable ones requiring gradients.
+    fn tracked_params(&self) -> Vec<FloatT> {
+        self.params
+            .iter()
+            .zip(&self.trainable)
+            .map(|(p, &t)| {
+                let p = p.clone().autodiff();
+                if t { p.require_grad() } else { p }
+            })
+            .collect()
+    }
+
     /// Uploads the initial values of `graph`'s parameters to `device`.
     pub fn new(device: &EngineDevice, graph: &Graph, values: &[HostTensor]) -> Result<Session, EngineError> {
         let params = graph.params();
@@ -245,15 +271,7 @@ impl Session {
                     s => s,
                 })
                 .collect();
-            let tracked: Vec<FloatT> = self
-                .params
-                .iter()
-                .zip(&self.trainable)
-                .map(|(p, &t)| {
-                    let p = p.clone().autodiff();
-                    if t { p.require_grad() } else { p }
-                })
-                .collect();
+            let tracked = self.tracked_params();
             let ctx = Ctx {
                 device,
                 training: mode.training,
@@ -287,17 +305,7 @@ impl Session {
                 .zip(&self.trainable)
                 .map(|((t, &r), &trainable)| if trainable { grad_of(t, r) } else { Ok(None) })
                 .collect::<Result<_, _>>()?;
-            let outs = outs
-                .into_iter()
-                .zip(plan.output_ranks())
-                .map(|(o, r)| {
-                    let o = match o {
-                        Slot::F(t) => Slot::F(t.inner()),
-                        s => s,
-                    };
-                    download(o, r)
-                })
-                .collect::<Result<_, _>>()?;
+            let outs = download_outputs(outs, plan)?;
             Ok((outs, input_grads, param_grads))
         })
     }
@@ -337,15 +345,7 @@ impl Session {
         let device = self.device.clone();
         guarded(&device, || {
             let burn_device = device.burn();
-            let tracked: Vec<FloatT> = self
-                .params
-                .iter()
-                .zip(&self.trainable)
-                .map(|(p, &t)| {
-                    let p = p.clone().autodiff();
-                    if t { p.require_grad() } else { p }
-                })
-                .collect();
+            let tracked = self.tracked_params();
             let uploaded = inputs.iter().map(|t| upload(t, burn_device)).collect();
             let ctx = Ctx {
                 device: burn_device,
@@ -383,16 +383,7 @@ impl Session {
                     self.params[i] = t.inner();
                 }
             }
-            outs.into_iter()
-                .zip(plan.output_ranks())
-                .map(|(o, r)| {
-                    let o = match o {
-                        Slot::F(t) => Slot::F(t.inner()),
-                        s => s,
-                    };
-                    download(o, r)
-                })
-                .collect()
+            download_outputs(outs, plan)
         })
     }
 }

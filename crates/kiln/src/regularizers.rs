@@ -62,51 +62,40 @@ impl Regularizer {
 
     /// Emits the penalty on `w` and adds it to the training loss.
     pub fn emit(&self, ctx: &mut EmitContext, w: ValueId) -> Result<()> {
-        let (l1, l2) = self.factors();
-        let mut terms = Vec::new();
-        if l1 != 0.0 {
-            let a = ctx.unary(UnaryOp::Abs, w)?;
-            let s = ctx.reduce(ReduceOp::Sum, a, vec![], false)?;
-            terms.push(ctx.scale(s, l1)?);
-        }
-        if l2 != 0.0 {
-            let q = ctx.unary(UnaryOp::Square, w)?;
-            let s = ctx.reduce(ReduceOp::Sum, q, vec![], false)?;
-            terms.push(ctx.scale(s, l2)?);
-        }
-        let mut total = match terms.first() {
-            Some(&t) => t,
-            None => return Ok(()),
-        };
-        for &t in &terms[1..] {
-            total = ctx.add(total, t)?;
-        }
-        ctx.add_loss(total)
+        self.emit_terms(ctx, w, |ctx, t| ctx.reduce(ReduceOp::Sum, t, vec![], false))
     }
-}
 
-impl Regularizer {
     /// Emits the penalty on a layer's batched output `y` divided by the batch size (Keras's
     /// `activity_regularizer`) and adds it to the training loss.
     pub fn emit_activity(&self, ctx: &mut EmitContext, y: ValueId) -> Result<()> {
-        let (l1, l2) = self.factors();
         let rank = ctx.rank(y)?;
-        let per_sample = |ctx: &mut EmitContext, t: ValueId| -> Result<ValueId> {
+        self.emit_terms(ctx, y, |ctx, t| {
             let s = if rank > 1 {
                 ctx.reduce(ReduceOp::Sum, t, (1..rank).collect(), false)?
             } else {
                 t
             };
             ctx.reduce(ReduceOp::Mean, s, vec![], false)
-        };
+        })
+    }
+
+    /// `l1 * reduce(|x|) + l2 * reduce(x²)`, the terms with a zero factor left out, added
+    /// to the training loss.
+    fn emit_terms(
+        &self,
+        ctx: &mut EmitContext,
+        x: ValueId,
+        reduce: impl Fn(&mut EmitContext, ValueId) -> Result<ValueId>,
+    ) -> Result<()> {
+        let (l1, l2) = self.factors();
         let mut total = None;
         for (factor, kind) in [(l1, UnaryOp::Abs), (l2, UnaryOp::Square)] {
             if factor == 0.0 {
                 continue;
             }
-            let t = ctx.unary(kind, y)?;
-            let m = per_sample(ctx, t)?;
-            let term = ctx.scale(m, factor)?;
+            let t = ctx.unary(kind, x)?;
+            let r = reduce(ctx, t)?;
+            let term = ctx.scale(r, factor)?;
             total = Some(match total {
                 Some(acc) => ctx.add(acc, term)?,
                 None => term,

@@ -254,7 +254,6 @@ fn loss_graph(model_graph: &Graph) -> Graph {
 }
 
 fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
-    let name = case["name"].as_str().unwrap_or("?");
     let tol = if RECURRENT
         .iter()
         .any(|r| case["layers"].to_string().contains(&format!("\"{r}\"")))
@@ -420,7 +419,6 @@ fn check_case(class: &str, case: &Value) -> Result<Outcome, String> {
             }
         }
     }
-    let _ = (class, name, DType::F32);
     Ok(o)
 }
 

@@ -2,8 +2,8 @@
 //! shapes and the emitted convolution, plain or transposed.
 
 use super::spatial::{
-    DataFormat, Padding, axis_padding, channels_first, check_sizes, from_channels_first, join_output, output_length,
-    split_input,
+    DataFormat, Padding, add_channel_bias, axis_padding, channels_first, check_sizes, from_channels_first, join_output,
+    keras_data_format, output_length, split_input,
 };
 use crate::activations::activation;
 use crate::constraints::{self, ConstraintArg};
@@ -326,15 +326,7 @@ impl ConvArgs {
             let bias = ctx.weight("bias", Shape::fixed([self.filters]), self.bias_initializer.resolve()?)?;
             regularizers::apply(ctx, &self.bias_regularizer, bias)?;
             constraints::apply(ctx, &self.bias_constraint, bias, 1)?;
-            y = match self.data_format {
-                DataFormat::ChannelsLast => ctx.bias_add(y, bias)?,
-                DataFormat::ChannelsFirst => {
-                    let mut dims = vec![self.filters];
-                    dims.extend(vec![1; rank]);
-                    let b = ctx.reshape(bias, Shape::fixed(dims))?;
-                    ctx.add(y, b)?
-                }
-            };
+            y = add_channel_bias(ctx, y, bias, rank, self.data_format)?;
         }
         let act = activation(&self.activation, rank + 2)?;
         let y = ctx.activation(act, y)?;
@@ -557,16 +549,7 @@ impl ConvArgs {
         if let Some(v) = c.string("padding")? {
             a.padding = v;
         }
-        match c.string("data_format")?.as_deref() {
-            None | Some("channels_last") => {}
-            Some("channels_first") => a.data_format = DataFormat::ChannelsFirst,
-            Some(other) => {
-                return Err(c.error(
-                    "data_format",
-                    format!("expected 'channels_last' or 'channels_first', received '{other}'"),
-                ));
-            }
-        }
+        a.data_format = keras_data_format(c)?;
         if let Some(v) = c.sizes("dilation_rate", rank)? {
             a.dilation_rate = v;
         }
