@@ -430,7 +430,9 @@ fn every_catalogue_layer_matches_keras() {
     let mut report = Vec::new();
     for (class, file) in golden_files() {
         if !catalogue.contains(class.as_str()) {
-            failures.push(format!("{class}: Keras goldens exist but the catalogue has no such layer"));
+            failures.push(format!(
+                "{class}: Keras goldens exist but the catalogue has no such layer"
+            ));
             continue;
         }
         let mut worst = 0.0f32;
