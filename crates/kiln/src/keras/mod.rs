@@ -12,9 +12,13 @@
 //! ```
 
 mod config;
+pub(crate) mod export;
+pub(crate) mod import;
+mod model_config;
 mod objects;
 
 pub use config::KerasConfig;
+pub use model_config::{model_from_keras_config, model_to_keras_config};
 
 use crate::error::{KilnError, Result};
 use crate::layer::Layer;

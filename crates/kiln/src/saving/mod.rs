@@ -292,6 +292,25 @@ fn to_json<T: Serialize>(value: &T, path: &Path) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(value).map_err(|e| io_error(path, format!("cannot serialise: {e}")))
 }
 
+/// The Keras file kinds, told apart from Kiln's own by the file's extension.
+enum KerasFile {
+    /// Keras 3's `.keras` archive.
+    Keras,
+    /// The legacy HDF5 full-model file (`.h5`, `.hdf5`).
+    LegacyH5,
+}
+
+impl KerasFile {
+    fn of(path: &Path) -> Option<KerasFile> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "keras" => Some(KerasFile::Keras),
+            "h5" | "hdf5" => Some(KerasFile::LegacyH5),
+            _ => None,
+        }
+    }
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| io_error(path, format!("cannot read the file: {e}")))
 }
@@ -328,6 +347,16 @@ impl Model {
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        match KerasFile::of(path) {
+            Some(KerasFile::Keras) => return crate::keras::export::save(self, path),
+            Some(KerasFile::LegacyH5) => {
+                return Err(io_error(
+                    path,
+                    "Kiln does not write legacy Keras .h5 files; save as .keras (Keras 3's format) or .kiln",
+                ));
+            }
+            None => {}
+        }
         let spec = describe(self)?;
         let metadata = Metadata {
             format: FORMAT_NAME.into(),
@@ -379,6 +408,9 @@ impl Model {
     /// ```
     pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Model> {
         let path = path.as_ref();
+        if KerasFile::of(path).is_some() {
+            return crate::keras::import::load(path, device);
+        }
         let bytes = read_file(path)?;
         let mut archive = Archive {
             zip: zip::ZipArchive::new(Cursor::new(bytes.as_slice())).map_err(|e| {
