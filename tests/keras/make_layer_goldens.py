@@ -186,6 +186,40 @@ def keras_message(e):
     return lines[0][:200] if lines else ""
 
 
+def build_case_model(layers, inputs, *, multi_input=False, call_kwargs=None,
+                     attention=False, call_inputs=None, mask_inputs=None,
+                     mask_kwarg=None, adapt=None):
+    """The layers of a case (Specs) and the functional keras.Model calling them.
+
+    Also used by make_keras_files.py, which saves these models as files.
+    """
+    call_kwargs = dict(call_kwargs or {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built = [s.build() for s in layers]
+        if adapt is not None:
+            built[0].adapt(adapt)
+        kin = [keras.Input(shape=x.shape[1:], dtype=str(x.dtype))
+               for x in inputs]
+        if multi_input:
+            out = built[0](kin, **call_kwargs)
+            rest = built[1:]
+        elif attention or mask_inputs is not None:
+            idx = call_inputs if call_inputs is not None else [0]
+            kw = dict(call_kwargs)
+            if mask_inputs is not None:
+                kw[mask_kwarg] = kin[mask_inputs]
+            out = built[0](*[kin[i] for i in idx], **kw)
+            rest = built[1:]
+        else:
+            out = built[0](kin[0], **call_kwargs)
+            rest = built[1:]
+        for layer in rest:
+            out = layer(out)
+        model = keras.Model(kin if len(kin) > 1 else kin[0], out)
+    return built, model
+
+
 def run_case(file, name, layers, inputs, *, training=False, multi_input=False,
              call_kwargs=None, attention=False, call_inputs=None,
              mask_inputs=None, mask_kwarg=None, adapt=None, extra=None):
@@ -205,29 +239,10 @@ def run_case(file, name, layers, inputs, *, training=False, multi_input=False,
     keras.utils.clear_session()
     rng = rng_for(f"{file}/{name}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            built = [s.build() for s in layers]
-            if adapt is not None:
-                built[0].adapt(adapt)
-            kin = [keras.Input(shape=x.shape[1:], dtype=str(x.dtype))
-                   for x in inputs]
-            if multi_input:
-                out = built[0](kin, **call_kwargs)
-                rest = built[1:]
-            elif attention or mask_inputs is not None:
-                idx = call_inputs if call_inputs is not None else [0]
-                kw = dict(call_kwargs)
-                if mask_inputs is not None:
-                    kw[mask_kwarg] = kin[mask_inputs]
-                out = built[0](*[kin[i] for i in idx], **kw)
-                rest = built[1:]
-            else:
-                out = built[0](kin[0], **call_kwargs)
-                rest = built[1:]
-            for layer in rest:
-                out = layer(out)
-            model = keras.Model(kin if len(kin) > 1 else kin[0], out)
+        built, model = build_case_model(
+            layers, inputs, multi_input=multi_input, call_kwargs=call_kwargs,
+            attention=attention, call_inputs=call_inputs,
+            mask_inputs=mask_inputs, mask_kwarg=mask_kwarg, adapt=adapt)
     except Exception as e:  # Keras refuses this configuration
         msg = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
         DROPPED.append((file, name, msg))

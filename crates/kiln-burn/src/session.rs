@@ -197,6 +197,77 @@ impl Session {
         })
     }
 
+    /// Restores optimizer state saved by [`optimizer_state_to_host`](Session::optimizer_state_to_host)
+    /// for `kind`: the next [`train_step`](Session::train_step) with the same `kind`
+    /// continues from step `snapshot.iterations + 1` with these slots. Every trainable
+    /// parameter needs one tensor per slot of `kind` (its own shape), every frozen one
+    /// none; anything else is an error naming the parameter and the session is left as it
+    /// was.
+    pub fn set_optimizer_state(
+        &mut self,
+        kind: &OptimizerKind,
+        snapshot: &OptimizerSnapshot,
+    ) -> Result<(), EngineError> {
+        let names = kind.slots();
+        if snapshot.slots.len() != self.params.len() {
+            return Err(EngineError::Input(format!(
+                "optimizer state for {} parameters; the session holds {}",
+                snapshot.slots.len(),
+                self.params.len()
+            )));
+        }
+        for (i, slots) in snapshot.slots.iter().enumerate() {
+            let dims = crate::slot::logical(self.params[i].dims(), self.ranks[i]);
+            let want = if self.trainable[i] { names.len() } else { 0 };
+            if slots.len() != want {
+                return Err(EngineError::Input(format!(
+                    "parameter {i}: optimizer state has {} slot(s); {} expects {want} ({})",
+                    slots.len(),
+                    if self.trainable[i] {
+                        "this optimizer"
+                    } else {
+                        "a frozen parameter"
+                    },
+                    if self.trainable[i] {
+                        names.join(", ")
+                    } else {
+                        "none".into()
+                    }
+                )));
+            }
+            for (slot, name) in slots.iter().zip(&names) {
+                if slot.shape() != dims.as_slice() {
+                    return Err(EngineError::Input(format!(
+                        "parameter {i}: optimizer slot '{name}' has shape {:?}; the parameter has {dims:?}",
+                        slot.shape()
+                    )));
+                }
+            }
+        }
+        let device = self.device.clone();
+        let slots = guarded(&device, || {
+            Ok(snapshot
+                .slots
+                .iter()
+                .zip(&self.params)
+                .zip(&self.ranks)
+                .map(|((slots, p), &r)| {
+                    let dims = crate::slot::logical(p.dims(), r);
+                    slots
+                        .iter()
+                        .map(|s| crate::convert::upload_f32(s.to_f32(), &dims, device.burn()))
+                        .collect()
+                })
+                .collect())
+        })?;
+        self.optimizer = Some(OptimizerState {
+            kind: kind.clone(),
+            iterations: snapshot.iterations,
+            slots,
+        });
+        Ok(())
+    }
+
     /// Copies this session to another device: parameters and optimizer state.
     pub fn to_device(&self, device: &EngineDevice) -> Result<Session, EngineError> {
         guarded(device, || {

@@ -44,7 +44,9 @@ pub mod losses;
 pub mod metrics;
 mod model;
 mod names;
+pub mod npy;
 pub mod optimizers;
+pub mod plot;
 mod random;
 pub mod registry;
 pub mod regularizers;
@@ -66,7 +68,8 @@ pub use kiln_ir as ir;
 /// The names most programs use.
 pub mod prelude {
     pub use crate::callbacks::{
-        Callback, CsvLogger, EarlyStopping, History, LearningRateScheduler, ReduceLrOnPlateau, TerminateOnNaN,
+        Callback, CsvLogger, EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLrOnPlateau,
+        TerminateOnNaN,
     };
     pub use crate::layers::{self, *};
     pub use crate::optimizers::{Adam, RmsProp, Sgd};

@@ -2,11 +2,25 @@
 
 use crate::error::{KilnError, Result};
 use kiln_ir::OptimizerKind;
+use serde::{Deserialize, Serialize};
 
 /// An optimizer: its update rule and learning rate.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// It serialises (as the model file's `training.json` holds it) to its class, its
+/// hyper-parameters and its current learning rate:
+///
+/// ```
+/// use kiln::optimizers::{Adam, Optimizer};
+/// let adam: Optimizer = Adam::new().learning_rate(0.01).into();
+/// let json = serde_json::to_value(&adam).unwrap();
+/// assert_eq!(json["class"], "adam");
+/// assert_eq!(json["beta_1"], serde_json::json!(0.9f32));
+/// assert_eq!(serde_json::from_value::<Optimizer>(json).unwrap(), adam);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Optimizer {
     /// The update rule and its hyper-parameters.
+    #[serde(flatten)]
     pub kind: OptimizerKind,
     /// The learning rate (callbacks may change it during `fit`).
     pub learning_rate: f32,

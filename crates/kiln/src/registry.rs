@@ -43,7 +43,24 @@ pub(crate) type Factory = fn(&Value) -> Result<Box<dyn Layer>>;
 
 fn make<L: Layer + DeserializeOwned>(config: &Value) -> Result<Box<dyn Layer>> {
     let layer: L = serde_json::from_value(config.clone()).map_err(|e| KilnError::Data(format!("{e}")))?;
+    refuse_unknown_fields(&layer.config(), config)?;
     Ok(Box::new(layer))
+}
+
+/// A field of a saved config that the rebuilt layer does not keep is refused, not silently
+/// dropped (a typo, or a file from a newer Kiln): `config` must name only fields of
+/// `known` (the rebuilt layer's config), or carry `null` for one it leaves out.
+fn refuse_unknown_fields(known: &Value, config: &Value) -> Result<()> {
+    let (Some(known), Some(given)) = (known.as_object(), config.as_object()) else {
+        return Ok(());
+    };
+    match given.iter().find(|(k, v)| !known.contains_key(*k) && !v.is_null()) {
+        Some((field, _)) => Err(KilnError::Data(format!(
+            "unknown config field '{field}'; the fields are: {}",
+            known.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn registry() -> &'static Mutex<BTreeMap<String, Factory>> {

@@ -76,6 +76,11 @@ pub(crate) struct Compiled {
     pub target_types: Vec<TensorType>,
     /// The loss of each output.
     pub losses: Vec<Loss>,
+    /// The metric names as given to `compile`.
+    pub metrics: Vec<String>,
+    /// The seed of the random streams (shuffling, dropout) of the latest `fit`, which a
+    /// `fit` resuming at `initial_epoch > 0` continues (`None` before the first `fit`).
+    pub fit_seed: Option<u64>,
 }
 
 impl Model {
@@ -182,6 +187,8 @@ impl Model {
             log_names,
             target_types,
             losses,
+            metrics: metrics.iter().map(|m| m.to_string()).collect(),
+            fit_seed: None,
         });
         self.built_mut()?.session.reset_optimizer();
         Ok(())
@@ -191,6 +198,31 @@ impl Model {
         self.compiled
             .as_ref()
             .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))
+    }
+
+    /// The seed of `fit`'s random streams (shuffling by epoch, dropout by step). Each
+    /// `fit` draws a new one from the global sequence ([`crate::set_random_seed`]); a
+    /// `fit` that starts at `initial_epoch > 0` on a model that has been fit before (in
+    /// this process, or before it was saved with [`Model::save`]) continues the earlier
+    /// `fit`'s streams instead, so epochs `initial_epoch..` shuffle and drop out exactly
+    /// as they would have in one uninterrupted `fit`.
+    pub(crate) fn fit_seed(&mut self, initial_epoch: usize) -> Result<u64> {
+        let fresh = crate::random::next_seed();
+        let name = self.name.clone();
+        let compiled = self.compiled.as_mut().ok_or(KilnError::NotCompiled(name))?;
+        let seed = match compiled.fit_seed {
+            Some(previous) if initial_epoch > 0 => previous,
+            _ => fresh,
+        };
+        compiled.fit_seed = Some(seed);
+        Ok(seed)
+    }
+
+    /// The optimizer's step count (Keras's `optimizer.iterations`): 0 after `compile`,
+    /// one more after every training batch; [`Model::load`] restores it.
+    pub fn optimizer_iterations(&self) -> Result<u64> {
+        self.compiled()?;
+        Ok(self.built()?.session.iterations())
     }
 
     /// The optimizer's current learning rate.

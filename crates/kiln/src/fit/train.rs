@@ -134,7 +134,7 @@ impl Model {
         let mut history = History::default();
         let log_names = self.compiled()?.log_names.clone();
         let steps = train_idx.len().div_ceil(options.batch_size);
-        let fit_seed = crate::random::next_seed();
+        let fit_seed = self.fit_seed(options.initial_epoch)?;
         self.stop_training = false;
         let empty = Logs::new();
         for cb in callbacks.iter_mut() {

@@ -11,11 +11,16 @@
 //! # Ok::<(), kiln::KilnError>(())
 //! ```
 
+mod archive;
 mod config;
 pub(crate) mod export;
+mod h5_data;
 pub(crate) mod import;
+mod layer_order;
+mod legacy_h5;
 mod model_config;
 mod objects;
+mod weights_h5;
 
 pub use config::KerasConfig;
 pub use model_config::{model_from_keras_config, model_to_keras_config};

@@ -67,18 +67,15 @@ impl Layer for Reshape {
 
     fn compute_output_shape(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>> {
         let x = super::single(self, inputs)?;
-        let size: usize = x.shape.dims().iter().skip(1).map(|d| d.unwrap_or(1)).product();
-        let known: usize = self
-            .target_shape
-            .iter()
-            .filter(|&&d| d > 0)
-            .map(|&d| d as usize)
-            .product();
-        let fits = if self.target_shape.contains(&-1) {
-            known > 0 && size.is_multiple_of(known)
-        } else {
-            known == size
+        // Checked: a size beyond usize (a hostile config) fits nothing.
+        let size = (x.shape.dims().iter().skip(1)).try_fold(1usize, |n, d| n.checked_mul(d.unwrap_or(1)));
+        let known = (self.target_shape.iter().filter(|&&d| d > 0)).try_fold(1usize, |n, &d| n.checked_mul(d as usize));
+        let fits = match (size, known) {
+            (Some(size), Some(known)) if self.target_shape.contains(&-1) => known > 0 && size.is_multiple_of(known),
+            (Some(size), Some(known)) => known == size,
+            _ => false,
         };
+        let (size, known) = (size.unwrap_or(usize::MAX), known.unwrap_or(1));
         if !fits || x.shape.dims().iter().skip(1).any(Option::is_none) {
             return Err(incompatible(
                 self,

@@ -16,6 +16,71 @@ fn model_error(model: &str, message: String) -> KilnError {
     }
 }
 
+/// The most elements one weight may have: 2^31 (8 GiB of f32). A layer config asking for
+/// more (a corrupt or hostile model file, a typo in `units`) is an error, not an allocation
+/// the machine cannot make.
+pub(crate) const MAX_WEIGHT_ELEMENTS: u64 = 1 << 31;
+/// The most elements all of a model's weights may have together: 2^32 (16 GiB of f32).
+pub(crate) const MAX_TOTAL_WEIGHT_ELEMENTS: u64 = 1 << 32;
+
+std::thread_local! {
+    /// While a file is loaded: the most weight elements the file can hold.
+    static FILE_BUDGET: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f`, which builds the model a file describes, with the model's weights limited to
+/// `elements` in all: what the file can hold (its weight data's bytes / 4; × 1032, deflate's
+/// largest ratio, where the data may be compressed). A small hostile file cannot make the
+/// loader draw gigabytes of initial weights only to find them missing from the file.
+pub(crate) fn with_weight_budget<T>(elements: u64, f: impl FnOnce() -> T) -> T {
+    let previous = FILE_BUDGET.replace(Some(elements));
+    let out = f();
+    FILE_BUDGET.set(previous);
+    out
+}
+
+/// Refuses weights beyond [`MAX_WEIGHT_ELEMENTS`] or [`MAX_TOTAL_WEIGHT_ELEMENTS`] (or a
+/// loading file's budget, [`with_weight_budget`]) before anything is drawn for them.
+fn check_weight_sizes(name: &str, graph: &Graph) -> Result<()> {
+    let mut total: u64 = 0;
+    for p in graph.params() {
+        let dims = p.dims();
+        let n = dims
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+            .filter(|&n| n <= MAX_WEIGHT_ELEMENTS)
+            .ok_or_else(|| {
+                model_error(
+                    name,
+                    format!(
+                        "weight '{}' of shape {dims:?} is too large: a weight may have at most {MAX_WEIGHT_ELEMENTS} elements",
+                        p.name
+                    ),
+                )
+            })?;
+        total += n;
+        if total > MAX_TOTAL_WEIGHT_ELEMENTS {
+            return Err(model_error(
+                name,
+                format!(
+                    "the weights are too large: a model may have at most {MAX_TOTAL_WEIGHT_ELEMENTS} weight elements in all (reached at '{}')",
+                    p.name
+                ),
+            ));
+        }
+        if let Some(budget) = FILE_BUDGET.get().filter(|&budget| total > budget) {
+            return Err(model_error(
+                name,
+                format!(
+                    "the weights are too large for the file: {total} elements up to '{}' (shape {dims:?}), more than the file holds ({budget})",
+                    p.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Layer calls reachable from `outputs`, each after its inputs.
 fn topological(outputs: &[SymbolicTensor]) -> Vec<Rc<SymNode>> {
     let mut order = Vec::new();
@@ -202,6 +267,7 @@ pub(crate) fn build(
         .map(|t| masks.get(&(t.node.id, t.index)).copied())
         .collect();
     verify(&graph)?;
+    check_weight_sizes(name, &graph)?;
     let initial: Vec<HostTensor> = graph
         .params()
         .iter()

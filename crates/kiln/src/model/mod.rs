@@ -7,6 +7,7 @@ mod symbolic;
 pub use sequential::{Sequential, SequentialEntry, WithInputShape};
 pub use symbolic::{Apply, Input, SymbolicTensor};
 pub(crate) use symbolic::{Producer, SymNode};
+pub(crate) use build::with_weight_budget;
 
 use crate::devices::Device;
 use crate::error::{KilnError, Result};

@@ -11,11 +11,16 @@
 //!   [`crate::registry`]: a file carries no code;
 //! - `graph.json`: the compiled IR ([`kiln_ir::to_json`]), to inspect or serve;
 //! - `model.safetensors`: every weight by its Kiln name (`dense/kernel`, …), stored
-//!   uncompressed in the safetensors layout so other tools can read it.
+//!   uncompressed in the safetensors layout so other tools can read it;
+//! - for a compiled model, `training.json` (the compile configuration, the optimizer's
+//!   step count and the seed of `fit`'s random streams) and, once it has trained,
+//!   `optimizer.safetensors` (the optimizer's slots per weight, `dense/kernel/momentum`,
+//!   …): a loaded model comes back compiled and `fit` continues exactly.
 //!
-//! The compile configuration and the optimizer state are not saved: a loaded model must
-//! be compiled again before `fit` or `evaluate`.
+//! `docs/file-format.md` describes every member.
 
+pub(crate) mod archive_checks;
+mod training;
 mod weights;
 
 use crate::devices::Device;
@@ -34,6 +39,8 @@ const FORMAT_VERSION: u32 = 1;
 const FORMAT_NAME: &str = "kiln-model";
 /// The largest JSON member read (bytes, uncompressed).
 const MAX_JSON_BYTES: u64 = 256 << 20;
+/// The most members a model file's archive may hold (Kiln writes at most six).
+const MAX_MEMBERS: usize = 64;
 
 /// `metadata.json`.
 #[derive(Serialize, Deserialize)]
@@ -332,8 +339,9 @@ impl Model {
     /// connect —, `graph.json` — the compiled IR — and `model.safetensors` — the weights by
     /// name, readable by other safetensors tools). The write is atomic: the file is
     /// written under a temporary name, flushed to disk and renamed, so a crash mid-save
-    /// leaves any previous file intact. The compile configuration and optimizer state
-    /// are not saved.
+    /// leaves any previous file intact. A compiled model also saves its compile
+    /// configuration (`training.json`) and optimizer state (`optimizer.safetensors`),
+    /// so that [`load`](Model::load) gives it back ready to continue training.
     ///
     /// ```no_run
     /// use kiln::prelude::*;
@@ -365,12 +373,13 @@ impl Model {
             model_name: self.name.clone(),
         };
         let weights = weights::encode(&self.weight_names(), &self.get_weights()?, path)?;
-        let members: [(&str, Vec<u8>, bool); 4] = [
+        let mut members: Vec<(&str, Vec<u8>, bool)> = vec![
             ("metadata.json", to_json(&metadata, path)?, true),
             ("model.json", to_json(&spec, path)?, true),
             ("graph.json", kiln_ir::to_json(&self.built()?.graph).into_bytes(), true),
             ("model.safetensors", weights, false),
         ];
+        members.extend(training::encode(self, path)?);
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, bytes, compress) in &members {
             let method = if *compress {
@@ -397,8 +406,10 @@ impl Model {
     /// from their configs through [`crate::registry`] (a custom layer must be registered
     /// with [`register_layer`](crate::registry::register_layer) first) and its weights are
     /// set by name. A file that is not a Kiln model file, is incomplete, or whose weights
-    /// do not fit the model is an error naming the file and the problem. The model comes
-    /// back uncompiled.
+    /// do not fit the model is an error naming the file and the problem. A model saved
+    /// compiled comes back compiled the same way, with its optimizer state: `fit` with
+    /// `initial_epoch` set to the epochs already done continues as if training had not
+    /// stopped. A model saved uncompiled comes back uncompiled.
     ///
     /// ```no_run
     /// use kiln::prelude::*;
@@ -412,8 +423,15 @@ impl Model {
             return crate::keras::import::load(path, device);
         }
         let bytes = read_file(path)?;
+        Model::load_kiln_bytes(&bytes, path, device)
+    }
+
+    /// [`load`](Model::load) for a Kiln model file already in memory; `path` only names it
+    /// in errors. The entry point of the fuzzers (`fuzz/`).
+    #[doc(hidden)]
+    pub fn load_kiln_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Model> {
         let mut archive = Archive {
-            zip: zip::ZipArchive::new(Cursor::new(bytes.as_slice())).map_err(|e| {
+            zip: zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
                 io_error(
                     path,
                     format!("not a Kiln model file, or a truncated one (not a readable zip archive): {e}"),
@@ -421,6 +439,7 @@ impl Model {
             })?,
             len: bytes.len() as u64,
         };
+        archive_checks::check_members(&archive.zip, bytes, MAX_MEMBERS, path)?;
         let metadata: Metadata = read_json(&mut archive, "metadata.json", path)?;
         if metadata.format != FORMAT_NAME {
             return Err(io_error(
@@ -446,11 +465,14 @@ impl Model {
         // Present for inspection and serving; the model is rebuilt from model.json.
         read_member(&mut archive, "graph.json", MAX_JSON_BYTES, path)?;
         let weight_bytes = read_member(&mut archive, "model.safetensors", u64::MAX, path)?;
-        let mut model = rebuild(&spec, path)?;
+        // No more initial weights drawn than model.safetensors holds (4 bytes an element).
+        let budget = weight_bytes.len() as u64 / 4;
+        let mut model = crate::model::with_weight_budget(budget, || rebuild(&spec, path))?;
         let found = weights::decode(&weight_bytes, path, "model.safetensors")?;
         let ordered = weights::match_weights(&model.weight_specs()?, found, path, "model.safetensors")?;
         model.set_weights(&ordered)?;
         model.to_device(device)?;
+        training::restore(&mut model, &mut archive, path)?;
         Ok(model)
     }
 

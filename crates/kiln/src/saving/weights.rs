@@ -50,6 +50,12 @@ pub(super) fn encode(names: &[String], tensors: &[HostTensor], path: &Path) -> R
 pub(super) fn decode(bytes: &[u8], path: &Path, what: &str) -> Result<BTreeMap<String, HostTensor>> {
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| io_error(path, format!("{what} is not valid safetensors data: {e}")))?;
+    if let Some(name) = duplicate_name(bytes) {
+        return Err(io_error(
+            path,
+            format!("{what} is not valid safetensors data: it names the tensor '{name}' twice"),
+        ));
+    }
     let mut out = BTreeMap::new();
     for (name, view) in file.tensors() {
         let shape = view.shape().to_vec();
@@ -78,6 +84,31 @@ pub(super) fn decode(bytes: &[u8], path: &Path, what: &str) -> Result<BTreeMap<S
         out.insert(name, tensor);
     }
     Ok(out)
+}
+
+/// A name that the safetensors header (already checked by `SafeTensors::deserialize`)
+/// gives twice: the safetensors crate would keep the last silently.
+fn duplicate_name(bytes: &[u8]) -> Option<String> {
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                if !seen.insert(key.clone()) {
+                    return Ok(Some(key));
+                }
+            }
+            Ok(None)
+        }
+    }
+    let len = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let header = bytes.get(8..8usize.checked_add(len)?)?;
+    serde::Deserializer::deserialize_map(&mut serde_json::Deserializer::from_slice(header), Keys).ok()?
 }
 
 /// Orders `found` as `expected` (name, shape, dtype): a missing, extra or wrongly shaped
