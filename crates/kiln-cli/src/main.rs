@@ -16,7 +16,7 @@ use std::process::ExitCode;
 /// their extension. Exit status: 0 on success, 1 on an error (one line on stderr:
 /// `kiln: error: <file>: <problem>`), 2 on a usage error.
 #[derive(Parser)]
-#[command(name = "kiln", version, about, long_about)]
+#[command(name = "kiln", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -493,20 +493,17 @@ fn convert_to_kiln_keeps_predictions_and_refuses_unknown_formats() {
     );
 }
 
-/// kiln → keras → kiln gives the same predictions. Until the Keras exporter exists the
-/// first step must fail cleanly (one line naming the file), and the test says so.
+/// kiln → keras → kiln gives the same predictions (and the .keras file itself does).
 #[test]
 fn convert_kiln_keras_kiln_keeps_predictions() {
     let d = dir("convert_keras");
     let model = cnn();
     let path = save(&model, &d, "cnn.kiln");
     let keras = d.join("cnn.keras");
-    let out = kiln(&["convert", s(&path), s(&keras)]);
-    if !out.status.success() {
-        assert_error(&out, s(&keras), "not implemented");
-        eprintln!("Keras export is not implemented yet: the round trip is not checked");
-        return;
-    }
+    assert_eq!(
+        stdout(&kiln(&["convert", s(&path), s(&keras)])),
+        format!("{} -> {}\n", path.display(), keras.display())
+    );
     let back = d.join("back.kiln");
     stdout(&kiln(&["convert", s(&keras), s(&back)]));
     let x = floats(&[3, 28, 28, 1], 9);
@@ -677,4 +674,59 @@ fn plot_of_a_layer_applied_to_its_own_output() {
     assert_eq!(titles.len(), 1 + 2);
     assert_eq!(paths, 2);
     assert!(dot.contains("\"step\" -> \"step\" [penwidth=2];"), "{dot}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Keras's own files (tests/keras/make_keras_files.py): `kiln predict` gives Keras's outputs.
+
+#[test]
+fn predict_on_keras_golden_files_matches_keras() {
+    let files = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/keras/goldens/files");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(files.join("manifest.json")).unwrap()).unwrap();
+    let d = dir("keras_goldens");
+    let mut checked = 0;
+    for case in manifest["models"].as_array().unwrap() {
+        let names = |key: &str| -> Vec<PathBuf> {
+            case[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| files.join(n.as_str().unwrap()))
+                .collect()
+        };
+        let (inputs, outputs) = (names("inputs"), names("outputs"));
+        for key in ["keras", "h5"] {
+            let Some(model) = case[key].as_str() else { continue };
+            let mut args = vec!["predict".to_string(), s(&files.join(model)).to_string()];
+            for x in &inputs {
+                args.extend(["-i".to_string(), s(x).to_string()]);
+            }
+            let got: Vec<PathBuf> = (0..outputs.len()).map(|k| d.join(format!("{model}.{k}.npy"))).collect();
+            for y in &got {
+                args.extend(["-o".to_string(), s(y).to_string()]);
+            }
+            let out = kiln(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            stdout(&out);
+            for (want, got) in outputs.iter().zip(&got) {
+                let (want, got) = (npy::read(want).unwrap(), npy::read(got).unwrap());
+                assert_eq!(want.shape(), got.shape(), "{model}");
+                let worst = want
+                    .to_f32()
+                    .iter()
+                    .zip(got.to_f32())
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f32::max);
+                assert!(worst <= 1e-5, "{model}: worst difference {worst}");
+            }
+            checked += 1;
+            let text = stdout(&kiln(&["summary", s(&files.join(model))]));
+            assert!(
+                text.starts_with("Model: \"") && text.contains(" Total params: "),
+                "{text}"
+            );
+        }
+    }
+    // Four models as .keras, three of them also as legacy .h5.
+    assert_eq!(checked, 7);
 }

@@ -47,7 +47,9 @@ pub(crate) fn read(bytes: &[u8], path: &Path) -> Result<KerasArchive> {
     if zip.index_for_name(WEIGHTS).is_none() && zip.index_for_name(WEIGHTS_NPZ).is_some() {
         return Err(io_error(
             path,
-            format!("the weights are in '{WEIGHTS_NPZ}' (Keras's npz weights format); Kiln reads '{WEIGHTS}' only: save with weights_format=\"h5\" (the default)"),
+            format!(
+                "the weights are in '{WEIGHTS_NPZ}' (Keras's npz weights format); Kiln reads '{WEIGHTS}' only: save with weights_format=\"h5\" (the default)"
+            ),
         ));
     }
     let weights = member(&mut zip, WEIGHTS, u64::MAX, len, path)?;

@@ -31,9 +31,8 @@ pub fn save(model: &Model, path: &Path) -> Result<()> {
         "date_saved": date_saved(SystemTime::now()),
         "kiln_version": env!("CARGO_PKG_VERSION"),
     });
-    let json = |v: &serde_json::Value| {
-        serde_json::to_vec(v).map_err(|e| io_error(path, format!("cannot serialise: {e}")))
-    };
+    let json =
+        |v: &serde_json::Value| serde_json::to_vec(v).map_err(|e| io_error(path, format!("cannot serialise: {e}")));
     let members = [
         (archive::METADATA, json(&metadata)?),
         (archive::CONFIG, json(&config)?),
@@ -75,7 +74,13 @@ mod tests {
     fn dates_as_keras_writes_them() {
         // `date -u -d @<secs> +%Y-%m-%d@%H:%M:%S`.
         assert_eq!(date_saved(UNIX_EPOCH), "1970-01-01@00:00:00");
-        assert_eq!(date_saved(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29@00:00:00");
-        assert_eq!(date_saved(UNIX_EPOCH + Duration::from_secs(1_764_149_302)), "2025-11-26@09:28:22");
+        assert_eq!(
+            date_saved(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29@00:00:00"
+        );
+        assert_eq!(
+            date_saved(UNIX_EPOCH + Duration::from_secs(1_764_149_302)),
+            "2025-11-26@09:28:22"
+        );
     }
 }

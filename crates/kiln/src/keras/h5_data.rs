@@ -31,7 +31,10 @@ pub(crate) fn guarded<T>(path: &Path, what: &str, f: impl FnOnce() -> Result<T>)
 /// Opens HDF5 bytes (`what` names them in errors: `model.weights.h5`, `the file`).
 pub(crate) fn open(bytes: Vec<u8>, path: &Path, what: &str) -> Result<File> {
     if !hdf5_pure::is_hdf5_bytes(&bytes) {
-        return Err(io_error(path, format!("{what} is not an HDF5 file (no HDF5 signature)")));
+        return Err(io_error(
+            path,
+            format!("{what} is not an HDF5 file (no HDF5 signature)"),
+        ));
     }
     guarded(path, what, || {
         File::from_bytes(bytes).map_err(|e| io_error(path, format!("{what} is not a readable HDF5 file: {e}")))
@@ -82,8 +85,12 @@ pub(crate) fn read_weight(ds: &Dataset, at: &str, want: &Expected, file_len: u64
     use hdf5_pure::Datatype as H;
     let values: Values = match &datatype {
         H::FloatingPoint { size: 4, .. } => Values::F32(ds.read_f32().map_err(read_err)?),
-        H::FloatingPoint { size: 8, .. } => Values::F32(ds.read_f64().map_err(read_err)?.into_iter().map(|v| v as f32).collect()),
-        H::FloatingPoint { size: 2, byte_order, .. } => {
+        H::FloatingPoint { size: 8, .. } => {
+            Values::F32(ds.read_f64().map_err(read_err)?.into_iter().map(|v| v as f32).collect())
+        }
+        H::FloatingPoint {
+            size: 2, byte_order, ..
+        } => {
             let raw = ds.read_raw().map_err(read_err)?;
             let big = matches!(byte_order, hdf5_pure::DatatypeByteOrder::BigEndian);
             Values::F32(raw.chunks_exact(2).map(|b| f16_to_f32(pair(b, big))).collect())
@@ -108,7 +115,9 @@ pub(crate) fn read_weight(ds: &Dataset, at: &str, want: &Expected, file_len: u64
     }
     let tensor = match (values, want.dtype) {
         (Values::F32(v), DType::F32) => HostTensor::from_f32(v, want.shape.to_vec()),
-        (Values::Int(v), DType::F32) => HostTensor::from_f32(v.into_iter().map(|x| x as f32).collect(), want.shape.to_vec()),
+        (Values::Int(v), DType::F32) => {
+            HostTensor::from_f32(v.into_iter().map(|x| x as f32).collect(), want.shape.to_vec())
+        }
         (Values::Int(v), DType::I32) => {
             let v = v
                 .into_iter()
@@ -117,7 +126,9 @@ pub(crate) fn read_weight(ds: &Dataset, at: &str, want: &Expected, file_len: u64
             HostTensor::from_i32(v, want.shape.to_vec())
         }
         (Values::F32(_), DType::I32) => {
-            return Err(bad(format!("{layer_weight} is an integer weight but the file holds floats")));
+            return Err(bad(format!(
+                "{layer_weight} is an integer weight but the file holds floats"
+            )));
         }
     };
     tensor.map_err(|e| bad(format!("{layer_weight}: {e}")))

@@ -25,7 +25,11 @@ pub fn load(path: &Path, device: &Device) -> Result<Model> {
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("h5") || e.eq_ignore_ascii_case("hdf5"));
-    let mut model = if legacy { load_legacy(bytes, path)? } else { load_keras(bytes, path)? };
+    let mut model = if legacy {
+        load_legacy(bytes, path)?
+    } else {
+        load_keras(bytes, path)?
+    };
     model.to_device(device)?;
     Ok(model)
 }

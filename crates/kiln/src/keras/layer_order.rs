@@ -41,7 +41,11 @@ pub(crate) fn keras_order(config: &Value) -> Option<Vec<usize>> {
     let is_input = |l: usize| layers[l]["class_name"].as_str() == Some("InputLayer");
     let endpoints = |v: &Value| -> Option<Vec<TensorRef>> {
         let a = v.as_array()?;
-        let list: Vec<&Value> = if a.first().is_some_and(Value::is_string) { vec![v] } else { a.iter().collect() };
+        let list: Vec<&Value> = if a.first().is_some_and(Value::is_string) {
+            vec![v]
+        } else {
+            a.iter().collect()
+        };
         list.into_iter().map(|h| history(h, &index)).collect()
     };
     let inputs = endpoints(&config["config"]["input_layers"])?;
@@ -59,7 +63,9 @@ pub(crate) fn keras_order(config: &Value) -> Option<Vec<usize>> {
     for &out in &outputs {
         walk.visit(out, &inputs, 0)?;
     }
-    let Walk { order, mut layer_index, .. } = walk;
+    let Walk {
+        order, mut layer_index, ..
+    } = walk;
     // map_graph: depths, from the outputs back.
     let mut node_depth: HashMap<NodeKey, usize> = HashMap::new();
     let mut layer_depth: HashMap<usize, usize> = HashMap::new();
@@ -215,8 +221,23 @@ mod tests {
             "input_layers": [["a", 0, 0], ["b", 0, 0]],
             "output_layers": [["cls", 0, 0], ["reg", 0, 0]],
         }});
-        let order: Vec<&str> = keras_order(&config).unwrap().iter().map(|&i| names[i].as_str()).collect();
-        let expected = ["b", "a", "flatten", "dense", "dense_1", "add", "concatenate", "layer_normalization", "cls", "reg"];
+        let order: Vec<&str> = keras_order(&config)
+            .unwrap()
+            .iter()
+            .map(|&i| names[i].as_str())
+            .collect();
+        let expected = [
+            "b",
+            "a",
+            "flatten",
+            "dense",
+            "dense_1",
+            "add",
+            "concatenate",
+            "layer_normalization",
+            "cls",
+            "reg",
+        ];
         assert_eq!(order, expected);
     }
 }

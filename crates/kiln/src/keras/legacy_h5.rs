@@ -85,9 +85,12 @@ impl LegacyFile {
                     format!("the file has no weights for layer '{layer}' (no group 'model_weights/{layer}')"),
                 )
             })?;
-            let attrs = group
-                .attrs()
-                .map_err(|e| io_error(path, format!("cannot read the attributes of 'model_weights/{layer}': {e}")))?;
+            let attrs = group.attrs().map_err(|e| {
+                io_error(
+                    path,
+                    format!("cannot read the attributes of 'model_weights/{layer}': {e}"),
+                )
+            })?;
             let names: Vec<String> = attrs
                 .get("weight_names")
                 .and_then(|v| v.as_strings())
@@ -106,15 +109,22 @@ impl LegacyFile {
                         names.len(),
                         names.join(", "),
                         end - i,
-                        specs[i..end].iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(", ")
+                        specs[i..end]
+                            .iter()
+                            .map(|s| s.0.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ));
             }
             for (stored, (name, shape, dtype)) in names.iter().zip(&specs[i..end]) {
                 let at = format!("model_weights/{layer}/{stored}");
-                let ds = group
-                    .dataset(stored)
-                    .map_err(|_| io_error(path, format!("'weight_names' of layer '{layer}' lists '{stored}', which the file does not hold")))?;
+                let ds = group.dataset(stored).map_err(|_| {
+                    io_error(
+                        path,
+                        format!("'weight_names' of layer '{layer}' lists '{stored}', which the file does not hold"),
+                    )
+                })?;
                 let want = Expected {
                     name,
                     layer,

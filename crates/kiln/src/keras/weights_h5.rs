@@ -259,7 +259,9 @@ pub(crate) fn read(bytes: Vec<u8>, path: &Path, entries: &[LayerEntry], specs: &
             let layer = entries
                 .iter()
                 .find(|e| e.key == owner)
-                .map_or("no layer of the model".to_string(), |e| format!("layer '{}' ({})", e.name, e.class));
+                .map_or("no layer of the model".to_string(), |e| {
+                    format!("layer '{}' ({})", e.name, e.class)
+                });
             return Err(io_error(
                 path,
                 format!("{WHAT} holds '{extra}' (under {layer}), which is not a weight of the model"),
@@ -270,14 +272,21 @@ pub(crate) fn read(bytes: Vec<u8>, path: &Path, entries: &[LayerEntry], specs: &
 }
 
 /// Every dataset path under a `vars` group below `group` (at `at`).
-fn collect_vars(group: &hdf5_pure::Group, at: &str, depth: usize, out: &mut Vec<String>) -> std::result::Result<(), String> {
+fn collect_vars(
+    group: &hdf5_pure::Group,
+    at: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> std::result::Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("groups nested more than {MAX_DEPTH} deep at '{at}'"));
     }
     let children = group.groups().map_err(|e| format!("cannot list '{at}': {e}"))?;
     for child in children {
         let child_at = format!("{at}/{child}");
-        let g = group.group(&child).map_err(|e| format!("cannot open '{child_at}': {e}"))?;
+        let g = group
+            .group(&child)
+            .map_err(|e| format!("cannot open '{child_at}': {e}"))?;
         if child == "vars" {
             for ds in g.datasets().map_err(|e| format!("cannot list '{child_at}': {e}"))? {
                 out.push(format!("{child_at}/{ds}"));

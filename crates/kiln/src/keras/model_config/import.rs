@@ -363,6 +363,8 @@ struct CallContext<'a> {
 
 impl CallContext<'_> {
     /// Applies `layer` as `call` says; returns every output.
+    // `Apply` is implemented for `Box<dyn Layer>` (a sized, cloneable layer), not `dyn Layer`.
+    #[allow(clippy::borrowed_box)]
     fn apply(
         &self,
         e: &Entry,

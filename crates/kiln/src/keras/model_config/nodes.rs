@@ -71,7 +71,7 @@ fn keras3_arg(v: &Value) -> Result<Arg, String> {
         let h = obj
             .get("config")
             .and_then(|c| c.get("keras_history"))
-            .and_then(|h| history(h))
+            .and_then(history)
             .ok_or_else(|| format!("a __keras_tensor__ without a valid keras_history: {v}"))?;
         return Ok(Arg::Tensor(h.0));
     }
