@@ -122,7 +122,9 @@ def main():
             if ours[1] != theirs[1]:
                 raise ValueError(f"'vars' name attributes differ from Keras's: {ours[1]} vs {theirs[1]}")
         except Exception as e:  # noqa: BLE001
-            failures.append(f"{stem}: {type(e).__name__}: {str(e)[:300]}")
+            # Keras nests deserialization errors: the innermost one says what is wrong.
+            message = str(e).rsplit("Exception encountered:", 1)[-1].strip()
+            failures.append(f"{stem}: {type(e).__name__}: {message[:300]}")
             continue
         checked += 1
         if d >= worst:

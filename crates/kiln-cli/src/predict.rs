@@ -17,7 +17,7 @@ pub struct Args {
     /// Where to write an output array (.npy), one per model output, in output order.
     #[arg(short, long = "output", value_name = "Y.npy", required = true)]
     outputs: Vec<PathBuf>,
-    /// The device to run on: ndarray, flex, cpu, wgpu[:N], tch:cpu, tch:cuda[:N], gpu
+    /// The device to run on: ndarray, flex, cpu, wgpu, wgpu:N, tch:cpu, tch:cuda:N, gpu
     /// (default: KILN_DEVICE, else cpu).
     #[arg(short, long, value_name = "DEV")]
     device: Option<String>,

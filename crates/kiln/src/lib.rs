@@ -45,6 +45,7 @@ pub mod metrics;
 mod model;
 mod names;
 pub mod npy;
+pub mod onnx;
 pub mod optimizers;
 pub mod plot;
 mod random;
@@ -69,7 +70,7 @@ pub use kiln_ir as ir;
 pub mod prelude {
     pub use crate::callbacks::{
         Callback, CsvLogger, EarlyStopping, History, LearningRateScheduler, ModelCheckpoint, ReduceLrOnPlateau,
-        TerminateOnNaN,
+        TensorBoard, TerminateOnNaN,
     };
     pub use crate::layers::{self, *};
     pub use crate::optimizers::{Adam, RmsProp, Sgd};

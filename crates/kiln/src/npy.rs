@@ -1,4 +1,4 @@
-//! NumPy `.npy` files as [`HostTensor`]s: [`read`] and [`write`].
+//! NumPy `.npy` files as [`HostTensor`]s: [`read`] and [`write`](fn@write).
 //!
 //! **Reading** accepts format versions 1.0, 2.0 and 3.0, C order only (a Fortran-order
 //! file is refused by name), and these dtypes, in either byte order:
@@ -69,7 +69,7 @@ pub fn write(path: impl AsRef<Path>, tensor: &HostTensor) -> Result<()> {
     crate::io::write_atomic(path, &encode(tensor)).map_err(|e| io_error(path, format!("cannot write the file: {e}")))
 }
 
-/// The bytes of a `.npy` file holding `tensor`: what [`write`] writes.
+/// The bytes of a `.npy` file holding `tensor`: what [`write`](fn@write) writes.
 pub fn encode(tensor: &HostTensor) -> Vec<u8> {
     let descr = match tensor.data() {
         HostData::F32(_) => "<f4",
@@ -697,6 +697,23 @@ mod tests {
             &[0; 4],
         ));
         assert!(e.contains("Fortran order"), "{e}");
+    }
+
+    #[test]
+    fn truncated_and_corrupted_files_are_errors_not_panics() {
+        let good = encode(&HostTensor::from_f32(vec![1.0, -2.0, 3.5], [3, 1]).unwrap());
+        for end in 0..good.len() {
+            assert!(decode(&good[..end], "t.npy").is_err(), "prefix of {end} bytes");
+        }
+        // Every byte of the prefix and header set to each of a few hostile values.
+        for at in 0..good.len() - 12 {
+            for value in [0u8, b'(', b')', b',', b'{', b'}', b'\'', b'9', 0xff] {
+                let mut bad = good.clone();
+                bad[at] = value;
+                let _ = decode(&bad, "t.npy");
+            }
+        }
+        assert_eq!(decode(&good, "t.npy").unwrap().to_f32(), vec![1.0, -2.0, 3.5]);
     }
 
     #[test]

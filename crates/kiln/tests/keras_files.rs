@@ -576,3 +576,33 @@ fn damaged_and_weights_only_h5_files_are_refused() {
         assert!(err.contains(part), "'{part}' missing from: {err}");
     }
 }
+
+#[test]
+fn float64_weights_are_converted() {
+    // The Dense golden's weights stored as float64 (written here; Keras writes float32):
+    // the model predicts the golden outputs all the same.
+    let dir = TempDir::new("f64");
+    let parts = members(&golden_file("Dense__dense_relu.keras"));
+    let h5 = hdf5_pure::File::from_bytes(member(&parts, "model.weights.h5").to_vec()).unwrap();
+    let mut b = hdf5_pure::FileBuilder::new();
+    let mut layers = b.create_group("layers");
+    let mut dense = layers.create_group("dense");
+    let mut vars = dense.create_group("vars");
+    for i in ["0", "1"] {
+        let ds = h5.dataset(&format!("layers/dense/vars/{i}")).unwrap();
+        let values: Vec<f64> = ds.read_f32().unwrap().into_iter().map(f64::from).collect();
+        vars.create_dataset(i)
+            .with_f64_data(&values)
+            .with_shape(&ds.shape().unwrap());
+    }
+    dense.add_group(vars.finish());
+    layers.add_group(dense.finish());
+    b.add_group(layers.finish());
+    let path = dir.path("f64.keras");
+    write_zip(&path, &replaced(&parts, "model.weights.h5", b.finish().unwrap()));
+    let model = Model::load(&path, &Device::Ndarray).unwrap();
+    let case = &golden_cases(&mut HashMap::new(), "Dense")["dense_relu"];
+    let got = predict(&model, &[common::f32_tensor(&case["inputs"][0])]).unwrap();
+    let w = worst(&got, &[common::f32_tensor(&case["outputs"][0])]).unwrap();
+    assert!(w <= 1e-5, "float64 weights: predictions differ by {w}");
+}

@@ -29,6 +29,7 @@ mod lr_scheduler;
 mod model_checkpoint;
 mod monitor;
 mod reduce_lr;
+mod tensorboard;
 mod terminate_on_nan;
 
 pub use csv_logger::CsvLogger;
@@ -38,6 +39,7 @@ pub use lr_scheduler::LearningRateScheduler;
 pub use model_checkpoint::{ModelCheckpoint, SaveFreq};
 pub use monitor::Mode;
 pub use reduce_lr::ReduceLrOnPlateau;
+pub use tensorboard::{TensorBoard, UpdateFreq};
 pub use terminate_on_nan::TerminateOnNaN;
 
 use crate::error::Result;

@@ -1,6 +1,8 @@
 //! Reading the Keras goldens written by `tests/keras/make_goldens.py`.
 #![allow(dead_code)]
 
+pub mod layer_cases;
+
 use kiln::Tensor;
 use serde_json::Value;
 use std::path::PathBuf;
