@@ -12,7 +12,6 @@
 mod common;
 
 use common::layer_cases::*;
-use common::*;
 use kiln::onnx::proto::{FLOAT, INT32, ModelProto, TensorProto};
 use kiln::prelude::*;
 use kiln::{DType, PredictOptions};

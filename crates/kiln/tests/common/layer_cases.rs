@@ -1,7 +1,7 @@
 //! The layer golden cases (`tests/keras/goldens/layers/<Class>.json`) as Kiln models: shared
 //! by `layer_goldens.rs` (Keras's numbers) and `onnx_export.rs` (the ONNX export).
 
-use super::{f32_tensor, i32_tensor};
+use super::{f32_tensor, goldens_dir, i32_tensor};
 use kiln::ir::{TensorType, ValueId};
 use kiln::keras::layer_from_config;
 use kiln::prelude::*;

@@ -170,6 +170,11 @@ pub(crate) fn keras_config(layer: &dyn Layer) -> Result<(Map<String, Value>, Map
             config.insert("dtype".into(), float32_policy());
         }
     }
+    // Arguments Keras's constructor of this class does not take; the read-back check
+    // below refuses a layer whose value of one differs from the default.
+    for key in keras_rejects(class) {
+        config.remove(*key);
+    }
     // Safe by construction: the Keras config must give back this very layer.
     let mut merged = config.clone();
     merged.extend(call.clone());
@@ -183,6 +188,16 @@ pub(crate) fn keras_config(layer: &dyn Layer) -> Result<(Map<String, Value>, Map
         )));
     }
     Ok((config, call))
+}
+
+/// The config keys Kiln writes for `class` that Keras 3's constructor refuses
+/// (`Conv2DTranspose` has no `groups`; the spatial dropouts take no `trainable`).
+fn keras_rejects(class: &str) -> &'static [&'static str] {
+    match class {
+        "Conv2DTranspose" => &["groups"],
+        "SpatialDropout1D" | "SpatialDropout2D" => &["trainable"],
+        _ => &[],
+    }
 }
 
 /// Normalization's per-class fix-up: statistics from `adapt` live in the weights (Keras
