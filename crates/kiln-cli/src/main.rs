@@ -1,9 +1,11 @@
 //! `kiln`: Kiln's command line.
 
 mod convert;
+mod export;
 mod failure;
 mod info;
 mod plot;
+mod plot_history;
 mod predict;
 mod summary;
 
@@ -34,6 +36,10 @@ enum Command {
     Convert(convert::Args),
     /// Draw a model's layer graph, as Keras's `plot_model` does, to .svg or .dot.
     Plot(plot::Args),
+    /// Draw the training curves of a CsvLogger file to .png or .svg.
+    PlotHistory(plot_history::Args),
+    /// Write a model's inference graph as an ONNX file (opset 17).
+    Export(export::Args),
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
@@ -43,6 +49,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Predict(args) => predict::run(&args),
         Command::Convert(args) => convert::run(&args),
         Command::Plot(args) => plot::run(&args),
+        Command::PlotHistory(args) => plot_history::run(&args),
+        Command::Export(args) => export::run(&args),
     }
 }
 

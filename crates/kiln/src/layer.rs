@@ -54,6 +54,14 @@ pub trait Layer: Debug + LayerClone + 'static {
         MASK_PASSING_CLASSES.contains(&self.class_name()) || MASK_MERGING_CLASSES.contains(&self.class_name())
     }
 
+    /// Whether the layer checks an explicit mask's shape itself (in
+    /// [`compute_output_masks`](Layer::compute_output_masks)) and so takes any mask it can
+    /// broadcast, such as one of the input's own shape (`Softmax`). Otherwise an explicit
+    /// mask must have the input's shape without its last axis.
+    fn checks_mask_shape(&self) -> bool {
+        false
+    }
+
     /// The masks of the outputs (Keras's `compute_mask`) for inputs of types `inputs` whose
     /// masks have the shapes `masks` (`None`: no mask), one entry per output; missing
     /// entries mean no mask. A mask is an f32 value, 1.0 where a step is kept, usually of
@@ -184,6 +192,9 @@ impl Layer for Box<dyn Layer> {
     }
     fn passes_mask(&self) -> bool {
         (**self).passes_mask()
+    }
+    fn checks_mask_shape(&self) -> bool {
+        (**self).checks_mask_shape()
     }
     fn compute_output_masks(&self, inputs: &[TensorType], masks: &[Option<Shape>]) -> Result<Vec<Option<Shape>>> {
         (**self).compute_output_masks(inputs, masks)

@@ -12,9 +12,12 @@
 mod common;
 
 use common::layer_cases::*;
+use kiln::ir::{
+    Activation, BinaryOp, CompareOp, Graph, Initializer, Op, PoolKind, ReduceOp, TensorType, UnaryOp, ValueId,
+};
 use kiln::onnx::proto::{FLOAT, INT32, ModelProto, TensorProto};
 use kiln::prelude::*;
-use kiln::{DType, PredictOptions};
+use kiln::{DType, Layer, PredictOptions, Shape, SymbolicTensor};
 use std::path::{Path, PathBuf};
 
 /// Weights the inference graph never reads, so not exported: Normalization's `count`
@@ -182,4 +185,416 @@ fn an_unwritable_path_is_an_error_naming_it() {
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("/nonexistent-dir/model.onnx: cannot write"), "{err}");
+}
+
+// --- Ops the layer goldens do not reach ------------------------------------------------
+
+/// An operand of a [`Chain`] step.
+#[derive(Clone, Debug)]
+enum Arg {
+    /// The layer's input `i`.
+    In(usize),
+    /// The result of step `k`.
+    Step(usize),
+    /// A weight of this shape (Glorot-uniform from the model's seed).
+    Weight(&'static str, &'static [usize]),
+}
+
+/// A test layer that writes a fixed list of IR ops: each op the catalogue's layers do not
+/// emit (or not with these attributes) goes through the export and ONNX Runtime too.
+#[derive(Clone, Debug)]
+struct Chain {
+    name: String,
+    steps: Vec<(Op, Vec<Arg>)>,
+}
+
+/// Where a chain's ops go: a scratch graph (for the output type) or the model.
+trait Sink {
+    fn op(&mut self, op: Op, args: &[ValueId]) -> kiln::Result<ValueId>;
+    fn weight(&mut self, name: &str, dims: &[usize]) -> kiln::Result<ValueId>;
+}
+
+impl Sink for kiln::EmitContext<'_> {
+    fn op(&mut self, op: Op, args: &[ValueId]) -> kiln::Result<ValueId> {
+        self.push(op, args)
+    }
+    fn weight(&mut self, name: &str, dims: &[usize]) -> kiln::Result<ValueId> {
+        kiln::EmitContext::weight(self, name, Shape::fixed(dims.to_vec()), Initializer::GlorotUniform)
+    }
+}
+
+impl Sink for Graph {
+    fn op(&mut self, op: Op, args: &[ValueId]) -> kiln::Result<ValueId> {
+        Ok(self.push(op, args, "scratch")?)
+    }
+    fn weight(&mut self, name: &str, dims: &[usize]) -> kiln::Result<ValueId> {
+        Ok(self.add_param(name, Shape::fixed(dims.to_vec()), Initializer::GlorotUniform, true)?)
+    }
+}
+
+impl Chain {
+    fn run(&self, sink: &mut dyn Sink, inputs: &[ValueId]) -> kiln::Result<ValueId> {
+        let mut done: Vec<ValueId> = Vec::new();
+        for (op, args) in &self.steps {
+            let mut vs = Vec::new();
+            for a in args {
+                vs.push(match a {
+                    Arg::In(i) => inputs[*i],
+                    Arg::Step(k) => done[*k],
+                    Arg::Weight(name, dims) => sink.weight(name, dims)?,
+                });
+            }
+            done.push(sink.op(op.clone(), &vs)?);
+        }
+        Ok(*done.last().expect("a chain has steps"))
+    }
+}
+
+impl Layer for Chain {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &'static str {
+        "Chain"
+    }
+    fn compute_output_shape(&self, inputs: &[TensorType]) -> kiln::Result<Vec<TensorType>> {
+        let mut g = Graph::new();
+        let ins: Vec<ValueId> = inputs.iter().map(|t| g.add_input("x", t.clone())).collect();
+        let out = self.run(&mut g, &ins)?;
+        Ok(vec![g.value_type(out)?.clone()])
+    }
+    fn emit(&self, ctx: &mut kiln::EmitContext, inputs: &[ValueId]) -> kiln::Result<Vec<ValueId>> {
+        Ok(vec![self.run(ctx, inputs)?])
+    }
+    fn config(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    fn takes_list(&self) -> bool {
+        true
+    }
+}
+
+fn act(kind: Activation) -> (Op, Vec<Arg>) {
+    (Op::Activation { kind }, vec![Arg::Step(0)])
+}
+
+fn un(kind: UnaryOp, a: Arg) -> (Op, Vec<Arg>) {
+    (Op::Unary { kind }, vec![a])
+}
+
+fn bin(kind: BinaryOp, a: Arg, b: Arg) -> (Op, Vec<Arg>) {
+    (Op::Binary { kind }, vec![a, b])
+}
+
+fn konst(value: f32) -> (Op, Vec<Arg>) {
+    (Op::Constant { value }, vec![])
+}
+
+fn pool(kind: PoolKind, window: usize, stride: usize, pad: (usize, usize)) -> (Op, Vec<Arg>) {
+    let op = Op::Pool {
+        kind,
+        window: vec![window],
+        strides: vec![stride],
+        padding: vec![pad],
+    };
+    (op, vec![Arg::Step(0)])
+}
+
+/// Chains over `x: f32[?, 3, 6]`; step 0 is always `x` itself (an identity clip).
+fn float_chains() -> Vec<(&'static str, Vec<(Op, Vec<Arg>)>)> {
+    use Arg::{In, Step, Weight};
+    let id = (Op::Clip { min: -1e9, max: 1e9 }, vec![In(0)]);
+    let relu = |negative_slope, max_value, threshold| {
+        act(Activation::ReluExt {
+            negative_slope,
+            max_value,
+            threshold,
+        })
+    };
+    let reduce = |kind, axes: Vec<usize>, keepdims| (Op::Reduce { kind, axes, keepdims }, vec![Step(0)]);
+    let cases = vec![
+        ("sparsemax_2", vec![act(Activation::Sparsemax { axis: 2 })]),
+        ("sparsemax_1", vec![act(Activation::Sparsemax { axis: 1 })]),
+        ("gelu_tanh", vec![act(Activation::Gelu { approximate: true })]),
+        ("relu_slope_max_threshold", vec![relu(0.1, Some(4.0), 0.5)]),
+        ("relu_max6", vec![relu(0.0, Some(6.0), 0.0)]),
+        ("relu_max2", vec![relu(0.0, Some(2.0), 0.0)]),
+        ("relu_slope_threshold", vec![relu(0.2, None, 0.3)]),
+        ("relu_slope", vec![relu(0.2, None, 0.0)]),
+        (
+            "threshold",
+            vec![act(Activation::Threshold {
+                threshold: 0.1,
+                default_value: -2.0,
+            })],
+        ),
+        (
+            "celu_glu",
+            vec![
+                act(Activation::Celu { alpha: 0.7 }),
+                (
+                    Op::Activation {
+                        kind: Activation::Glu { axis: 2 },
+                    },
+                    vec![Step(1)],
+                ),
+            ],
+        ),
+        (
+            "log1p_tiny",
+            vec![
+                konst(1e-4),
+                bin(BinaryOp::Mul, Step(0), Step(1)),
+                un(UnaryOp::Abs, Step(2)),
+                un(UnaryOp::Log1p, Step(3)),
+            ],
+        ),
+        ("log1p", vec![un(UnaryOp::Abs, Step(0)), un(UnaryOp::Log1p, Step(1))]),
+        ("sign", vec![un(UnaryOp::Sign, Step(0))]),
+        (
+            "square_sqrt_log",
+            vec![
+                un(UnaryOp::Square, Step(0)),
+                konst(1.0),
+                bin(BinaryOp::Add, Step(1), Step(2)),
+                un(UnaryOp::Sqrt, Step(3)),
+                un(UnaryOp::Log, Step(4)),
+                un(UnaryOp::StopGradient, Step(5)),
+            ],
+        ),
+        ("neg_exp", vec![un(UnaryOp::Neg, Step(0)), un(UnaryOp::Exp, Step(1))]),
+        (
+            "pow",
+            vec![
+                un(UnaryOp::Abs, Step(0)),
+                konst(0.5),
+                bin(BinaryOp::Add, Step(1), Step(2)),
+                bin(BinaryOp::Pow, Step(3), Step(0)),
+            ],
+        ),
+        (
+            "max_min_div_sub",
+            vec![
+                konst(0.3),
+                bin(BinaryOp::Maximum, Step(0), Step(1)),
+                konst(1.5),
+                bin(BinaryOp::Minimum, Step(2), Step(3)),
+                bin(BinaryOp::Div, Step(4), Step(3)),
+                bin(BinaryOp::Sub, Step(5), Step(0)),
+            ],
+        ),
+        (
+            "compare",
+            vec![
+                konst(0.2),
+                (
+                    Op::Compare {
+                        kind: CompareOp::Greater,
+                    },
+                    vec![Step(0), Step(1)],
+                ),
+                (
+                    Op::Compare {
+                        kind: CompareOp::GreaterEqual,
+                    },
+                    vec![Step(0), Step(1)],
+                ),
+                (Op::Compare { kind: CompareOp::Less }, vec![Step(0), Step(1)]),
+                (Op::Compare { kind: CompareOp::Equal }, vec![Step(0), Step(0)]),
+                bin(BinaryOp::Add, Step(2), Step(3)),
+                bin(BinaryOp::Add, Step(6), Step(4)),
+                bin(BinaryOp::Sub, Step(7), Step(5)),
+            ],
+        ),
+        ("argmax", vec![(Op::Argmax { axis: 2 }, vec![Step(0)])]),
+        (
+            "argmax_one_hot",
+            vec![
+                (Op::Argmax { axis: 1 }, vec![Step(0)]),
+                (Op::OneHot { depth: 3 }, vec![Step(1)]),
+            ],
+        ),
+        (
+            "cast_truncates",
+            vec![
+                konst(3.0),
+                bin(BinaryOp::Mul, Step(0), Step(1)),
+                (Op::Cast { to: DType::I32 }, vec![Step(2)]),
+                (Op::Cast { to: DType::F32 }, vec![Step(3)]),
+            ],
+        ),
+        ("repeat_axis_2", vec![(Op::Repeat { axis: 2, times: 2 }, vec![Step(0)])]),
+        ("repeat_batch", vec![(Op::Repeat { axis: 0, times: 3 }, vec![Step(0)])]),
+        ("reduce_min", vec![reduce(ReduceOp::Min, vec![1], false)]),
+        ("reduce_max_all_keepdims", vec![reduce(ReduceOp::Max, vec![], true)]),
+        ("reduce_sum_12", vec![reduce(ReduceOp::Sum, vec![1, 2], false)]),
+        ("reduce_mean_2_keepdims", vec![reduce(ReduceOp::Mean, vec![2], true)]),
+        (
+            "pad_slice_transpose_concat",
+            vec![
+                (
+                    Op::Pad {
+                        pads: vec![(0, 0), (1, 2), (0, 1)],
+                        value: -1.5,
+                    },
+                    vec![Step(0)],
+                ),
+                (
+                    Op::Slice {
+                        axis: 2,
+                        start: 1,
+                        end: 5,
+                    },
+                    vec![Step(1)],
+                ),
+                (Op::Transpose { perm: vec![0, 2, 1] }, vec![Step(2)]),
+                (Op::Concat { axis: 1 }, vec![Step(3), Step(3), Step(3)]),
+            ],
+        ),
+        (
+            "reshape",
+            vec![
+                (
+                    Op::Reshape {
+                        shape: Shape::batched([18]),
+                    },
+                    vec![Step(0)],
+                ),
+                (
+                    Op::Reshape {
+                        shape: Shape::batched([2, 9]),
+                    },
+                    vec![Step(1)],
+                ),
+            ],
+        ),
+        (
+            "matmul_bias",
+            vec![
+                (Op::Matmul, vec![Step(0), Weight("kernel", &[6, 4])]),
+                (Op::BiasAdd, vec![Step(1), Weight("bias", &[4])]),
+            ],
+        ),
+        ("max_pool_padded", vec![pool(PoolKind::Max, 3, 2, (1, 2))]),
+        ("avg_pool_padded", vec![pool(PoolKind::Avg, 4, 1, (2, 3))]),
+        (
+            "conv1d_asymmetric",
+            vec![(
+                Op::Conv {
+                    strides: vec![2],
+                    padding: vec![(2, 0)],
+                    dilation: vec![1],
+                    groups: 1,
+                },
+                vec![Step(0), Weight("kernel", &[4, 3, 3])],
+            )],
+        ),
+        (
+            "conv1d_grouped_dilated",
+            vec![(
+                Op::Conv {
+                    strides: vec![1],
+                    padding: vec![(1, 1)],
+                    dilation: vec![2],
+                    groups: 3,
+                },
+                vec![Step(0), Weight("kernel", &[6, 1, 2])],
+            )],
+        ),
+        (
+            "conv_transpose_dilated",
+            vec![(
+                Op::ConvTranspose {
+                    strides: vec![2],
+                    dilation: vec![2],
+                    groups: 1,
+                },
+                vec![Step(0), Weight("kernel", &[3, 2, 3])],
+            )],
+        ),
+        (
+            "conv_transpose_grouped",
+            vec![(
+                Op::ConvTranspose {
+                    strides: vec![3],
+                    dilation: vec![1],
+                    groups: 3,
+                },
+                vec![Step(0), Weight("kernel", &[3, 2, 2])],
+            )],
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, steps)| {
+            let mut all = vec![id.clone()];
+            all.extend(steps);
+            (name, all)
+        })
+        .collect()
+}
+
+fn chain_model(name: &str, steps: Vec<(Op, Vec<Arg>)>, inputs: &[&Tensor]) -> kiln::Result<Model> {
+    let symbolic: Vec<SymbolicTensor> = inputs
+        .iter()
+        .map(|t| Input::with_dtype(t.shape()[1..].iter().copied(), t.dtype()))
+        .collect();
+    let refs: Vec<&SymbolicTensor> = symbolic.iter().collect();
+    let layer = Chain {
+        name: name.to_string(),
+        steps,
+    };
+    let out = layer.apply_list(&refs)?;
+    Model::new(&refs, &[&out])
+}
+
+#[test]
+fn ops_beyond_the_goldens_export() {
+    let dir = std::env::var_os("KILN_ONNX_DIR").map(PathBuf::from);
+    let x = Tensor::from_f32(
+        (0..36).map(|i| 2.5 * ((i as f32) * 0.73).sin()).collect(),
+        vec![2, 3, 6],
+    )
+    .unwrap();
+    // Indices outside the table (5 rows) and the classes (5): clamped by Gather, all-zero
+    // rows for OneHot.
+    let idx = Tensor::from_i32(vec![-3, 0, 2, 4, 9, 100, 1, -1], vec![2, 4]).unwrap();
+    let mut cases: Vec<(String, Vec<(Op, Vec<Arg>)>, Vec<&Tensor>)> = float_chains()
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s, vec![&x]))
+        .collect();
+    cases.push((
+        "gather_clamped".into(),
+        vec![(Op::Gather, vec![Arg::Weight("table", &[5, 3]), Arg::In(0)])],
+        vec![&idx],
+    ));
+    cases.push((
+        "one_hot_outside".into(),
+        vec![(Op::OneHot { depth: 5 }, vec![Arg::In(0)])],
+        vec![&idx],
+    ));
+    let mut failures = Vec::new();
+    for (name, steps, inputs) in &cases {
+        kiln::clear_session();
+        let result = chain_model(name, steps.clone(), inputs)
+            .map_err(|e| e.to_string())
+            .and_then(|model| {
+                let weights = model.get_weights().map_err(|e| e.to_string())?;
+                check_decoded(&model, &model.to_onnx_bytes().map_err(|e| e.to_string())?, &weights)?;
+                let owned: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
+                match &dir {
+                    Some(dir) => write_case(dir, &format!("ops__{name}"), &model, &owned),
+                    None => Ok(()),
+                }
+            });
+        if let Err(e) = result {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

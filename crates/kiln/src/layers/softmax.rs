@@ -127,6 +127,10 @@ impl Layer for Softmax {
         serde_json::to_value(self).unwrap_or_default()
     }
 
+    fn checks_mask_shape(&self) -> bool {
+        true
+    }
+
     fn compute_output_masks(&self, inputs: &[TensorType], masks: &[Option<Shape>]) -> Result<Vec<Option<Shape>>> {
         let x = super::single(self, inputs)?;
         let mask = masks.first().cloned().flatten();

@@ -207,7 +207,8 @@ impl<L: Layer + Clone> Apply for L {
             ));
         }
         let want = Shape(input.shape().dims()[..input.shape().rank().saturating_sub(1)].to_vec());
-        if *mask.shape() != want || !matches!(mask.dtype(), DType::F32 | DType::I32) {
+        let shape_ok = *mask.shape() == want || self.checks_mask_shape();
+        if !shape_ok || !matches!(mask.dtype(), DType::F32 | DType::I32) {
             return Err(incompatible(
                 self,
                 format!(

@@ -1,6 +1,7 @@
 //! Collects ONNX nodes with fresh value names, and the constants they need.
 
 use super::proto::{AttributeProto, NodeProto, TensorProto};
+use std::collections::HashMap;
 
 /// The nodes written so far, in topological order.
 pub(crate) struct Builder {
@@ -8,6 +9,8 @@ pub(crate) struct Builder {
     /// The Kiln layer (node label) being translated: it prefixes value names.
     pub label: String,
     counter: usize,
+    /// Constants already written, by (element type, dims, bytes): each is written once.
+    constants: HashMap<(i32, Vec<i64>, Vec<u8>), String>,
 }
 
 impl Builder {
@@ -16,11 +19,12 @@ impl Builder {
             nodes: Vec::new(),
             label: String::new(),
             counter: 0,
+            constants: HashMap::new(),
         }
     }
 
-    /// A value name no other value has: `<layer>/<hint>:<n>` (inputs, weights and outputs
-    /// never contain `:<n>` at the end with the same prefix, and `n` is unique anyway).
+    /// A fresh value name, `<layer>/<op>:<n>` with `n` counting every value written here
+    /// (the caller names outputs apart from these).
     fn fresh(&mut self, hint: &str) -> String {
         self.counter += 1;
         let label = if self.label.is_empty() { "kiln" } else { &self.label };
@@ -69,7 +73,15 @@ impl Builder {
     }
 
     fn constant(&mut self, t: TensorProto) -> String {
-        self.op("Constant", &[], vec![AttributeProto::tensor("value", t)])
+        let key = (t.data_type, t.dims.clone(), t.raw_data.clone());
+        if let Some(name) = self.constants.get(&key) {
+            return name.clone();
+        }
+        let label = std::mem::replace(&mut self.label, "const".into());
+        let name = self.op("Constant", &[], vec![AttributeProto::tensor("value", t)]);
+        self.label = label;
+        self.constants.insert(key, name.clone());
+        name
     }
 
     /// A rank-0 f32 constant.

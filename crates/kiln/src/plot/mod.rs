@@ -18,6 +18,7 @@
 //! ```
 
 pub mod dot;
+pub mod history;
 pub mod layout;
 pub mod style;
 pub mod svg;
