@@ -275,6 +275,39 @@ def make_kiln():
 
 
 # ---------------------------------------------------------------------------------------
+# NumPy .npy files
+
+
+def npy(header, data, version=(1, 0)):
+    """A .npy file: magic, version, header length, the header text padded to 64, the data."""
+    text = header.encode()
+    prefix = 10 if version == (1, 0) else 12
+    text += b" " * (-(prefix + len(text) + 1) % 64) + b"\n"
+    size = struct.pack("<H", len(text)) if version == (1, 0) else struct.pack("<I", len(text))
+    return b"\x93NUMPY" + bytes(version) + size + text + data
+
+
+def make_npy():
+    good_header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }"
+    good = npy(good_header, f32(KERNEL))
+    write("npy", "good.npy", good)
+    write("npy", "empty.npy", b"")
+    write("npy", "garbage.npy", garbage(128))
+    write("npy", "truncated.npy", good[: len(good) - 10])
+    write("npy", "wrong_magic.npy", b"\x93NUMPZ" + good[6:])
+    write("npy", "huge_header_length.npy", b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFF0) + good[10:])
+    write("npy", "huge_declared_shape.npy", npy(good_header.replace("(4, 3)", "(1000000000000, 1000000000000)"), f32(KERNEL)))
+    write("npy", "overflowing_shape.npy",
+          npy(good_header.replace("(4, 3)", "(18446744073709551615, 18446744073709551615)"), f32(KERNEL)))
+    write("npy", "object_dtype.npy", npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+                                         b"\x80\x04cos\nsystem\n."))
+    write("npy", "unknown_key.npy", npy(good_header.replace("}", "'evil': 1, }"), f32(KERNEL)))
+    write("npy", "code_in_header.npy", npy("__import__('os').system('true')", f32(KERNEL)))
+    write("npy", "deep_header.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }"
+                                        % ("(" * 2000 + ")" * 2000), f32(KERNEL)))
+
+
+# ---------------------------------------------------------------------------------------
 # Fuzzing seeds for fuzz/fuzz_targets/kiln_file.rs's second mode: model.json, 0xFF, then
 # model.safetensors.
 
@@ -307,6 +340,7 @@ def main():
     warnings.filterwarnings("ignore", "Duplicate name")
     make_safetensors()
     make_kiln()
+    make_npy()
     make_fuzz_seeds()
     if "--no-h5" not in sys.argv:
         try:

@@ -199,3 +199,34 @@ fn weight_files_are_refused() {
     check_refused("safetensors", SAFETENSORS, |path| model.borrow_mut().load_weights(path));
     check_script_weights(&model.borrow());
 }
+
+/// NumPy files (`kiln::npy::read`).
+const NPY: &[(&str, &str)] = &[
+    ("empty.npy", "not a NumPy .npy file"),
+    ("garbage.npy", "not a NumPy .npy file"),
+    (
+        "truncated.npy",
+        "needs 48 bytes of data but the file holds 38 after its header (truncated?)",
+    ),
+    ("wrong_magic.npy", "not a NumPy .npy file"),
+    ("huge_header_length.npy", "more than the 10000 allowed"),
+    (
+        "huge_declared_shape.npy",
+        "the shape (1000000000000, 1000000000000) of <f4 needs",
+    ),
+    ("overflowing_shape.npy", "is too large"),
+    ("object_dtype.npy", "|O"),
+    ("unknown_key.npy", "evil"),
+    ("code_in_header.npy", "bad .npy header"),
+    ("deep_header.npy", "bad .npy header"),
+];
+
+#[test]
+fn npy_files_are_refused() {
+    let good = kiln::npy::read(corpus("npy", "good.npy")).unwrap();
+    assert_eq!(good.shape(), &[4, 3]);
+    for (i, v) in good.to_f32().iter().enumerate() {
+        assert!((v - 0.1 * (i + 1) as f32).abs() < 1e-6, "{:?}", good.to_f32());
+    }
+    check_refused("npy", NPY, |path| kiln::npy::read(path).map(drop));
+}

@@ -320,6 +320,53 @@ fn multi_layer_models_load_and_predict_like_keras() {
     report.finish("multi-layer model files");
 }
 
+/// Every compiled engine whose device is available here.
+fn engines() -> Vec<Device> {
+    ["ndarray", "flex", "wgpu:0", "tch:cpu", "tch:cuda:0"]
+        .iter()
+        .filter_map(|s| s.parse::<Device>().ok())
+        .filter(|d| kiln::devices().iter().any(|i| i.device == *d))
+        .collect()
+}
+
+#[test]
+fn model_files_round_trip_on_every_compiled_engine() {
+    let scratch = TempDir::new("engines");
+    let manifest = manifest();
+    let engines = engines();
+    assert!(engines.len() >= 2, "at least ndarray and flex are compiled in");
+    for device in &engines {
+        for m in manifest["models"].as_array().expect("models") {
+            let npys = |k: &str| -> Vec<Tensor> {
+                m[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| kiln::npy::read(files_dir().join(f.as_str().unwrap())).expect("golden .npy"))
+                    .collect()
+            };
+            let (inputs, want) = (npys("inputs"), npys("outputs"));
+            for key in ["keras", "h5"] {
+                let Some(file) = m[key].as_str() else { continue };
+                let at = format!("{file} on {device}");
+                let model = Model::load(files_dir().join(file), device).unwrap_or_else(|e| panic!("{at}: {e}"));
+                let got = predict(&model, &inputs).unwrap();
+                // The parity suite's tolerance between engines; Keras ran on the CPU.
+                let w = worst(&got, &want).unwrap();
+                assert!(w <= 1e-4, "{at}: predictions differ from Keras's by {w:.2e}");
+                for (ext, what) in [("kiln", "Kiln's file"), ("keras", "a Kiln-written .keras")] {
+                    let again = scratch.path(&format!("again.{ext}"));
+                    model.save(&again).unwrap_or_else(|e| panic!("{at}: save {what}: {e}"));
+                    let reloaded = Model::load(&again, device).unwrap_or_else(|e| panic!("{at}: load {what}: {e}"));
+                    assert!(
+                        identical(&predict(&reloaded, &inputs).unwrap(), &got),
+                        "{at}: a round trip through {what} changed the predictions"
+                    );
+                }
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Damaged and mismatched files
 // ---------------------------------------------------------------------------------------
