@@ -46,6 +46,10 @@ fn main() -> anyhow::Result<()> {
         "Final validation accuracy: {:.4}",
         history.last("val_accuracy").unwrap_or(f64::NAN)
     );
+    // The training curves (loss and accuracy per epoch, validation dashed) as a picture.
+    let curves = std::env::temp_dir().join("quickstart_curves.png");
+    history.plot(&curves)?;
+    println!("Training curves: {}", curves.display());
 
     let scores = model.evaluate(&x_test, &y_test)?;
     println!("Test loss: {:.4}", scores["loss"]);

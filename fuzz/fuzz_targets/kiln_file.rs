@@ -10,8 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use std::io::Write;
 use std::path::Path;
 
-const METADATA: &str =
-    r#"{"format":"kiln-model","format_version":1,"kiln_version":"0.1.0","model_name":"fuzz"}"#;
+const METADATA: &str = r#"{"format":"kiln-model","format_version":1,"kiln_version":"0.1.0","model_name":"fuzz"}"#;
 
 /// A stored (uncompressed) archive of the members Kiln reads.
 fn archive(model_json: &[u8], weights: &[u8]) -> Vec<u8> {

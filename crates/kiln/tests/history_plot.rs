@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 /// 8 epochs: a falling loss and a rising accuracy, with validation values, a learning
 /// rate (training only) and a NaN that breaks the validation loss line.
 fn history() -> History {
-    let mut h = History::default();
-    h.epoch = (0..8).collect();
+    let mut h = History {
+        epoch: (0..8).collect(),
+        ..Default::default()
+    };
     let put = |h: &mut History, k: &str, v: Vec<f64>| h.history.insert(k.into(), v);
     put(&mut h, "loss", vec![2.0, 1.2, 0.8, 0.6, 0.45, 0.38, 0.33, 0.3]);
     put(&mut h, "val_loss", vec![2.1, 1.4, 1.0, f64::NAN, 0.8, 0.78, 0.8, 0.85]);
@@ -28,12 +30,20 @@ fn history() -> History {
     h
 }
 
-fn out_dir() -> PathBuf {
+/// A directory of its own for each test (they run at the same time).
+fn out_dir(test: &str) -> PathBuf {
     let dir = std::env::var_os("KILN_PLOT_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("kiln-history-plot-{}", std::process::id())));
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("kiln-history-plot-{}", std::process::id())))
+        .join(test);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Removes a test's directory, and the run's directory once it is empty.
+fn clean(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir(dir.parent().unwrap());
 }
 
 fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
@@ -60,7 +70,7 @@ fn count_color(pixels: &[u8], width: u32, (x0, x1): (u32, u32), rgb: [u8; 3]) ->
 
 #[test]
 fn png_has_the_documented_size_and_each_panel_its_colour() -> Result<()> {
-    let dir = out_dir();
+    let dir = out_dir("png");
     let path = dir.join("curves.png");
     history().plot(&path)?;
     let (w, h, pixels) = decode_png(&path);
@@ -92,15 +102,18 @@ fn png_has_the_documented_size_and_each_panel_its_colour() -> Result<()> {
     assert_eq!(decode_png(&path).0, 900);
     assert_eq!(decode_png(&path).1, 200 + TITLE_HEIGHT);
     if std::env::var_os("KILN_PLOT_DIR").is_none() {
-        std::fs::remove_dir_all(&dir).unwrap();
+        clean(&dir);
     } else {
         history().plot(&path)?;
     }
     Ok(())
 }
 
+/// A polyline's stroke colour and points.
+type Polyline = (String, Vec<(f64, f64)>);
+
 /// The text, and every `<polyline>`'s points by stroke colour, of an SVG.
-fn parse_svg(text: &str) -> (Vec<String>, Vec<(String, Vec<(f64, f64)>)>) {
+fn parse_svg(text: &str) -> (Vec<String>, Vec<Polyline>) {
     use xml::reader::{EventReader, XmlEvent};
     let mut texts = Vec::new();
     let mut lines = Vec::new();
@@ -132,7 +145,7 @@ fn parse_svg(text: &str) -> (Vec<String>, Vec<(String, Vec<(f64, f64)>)>) {
 
 #[test]
 fn svg_names_every_series_and_draws_the_values_where_they_belong() -> Result<()> {
-    let dir = out_dir();
+    let dir = out_dir("svg");
     let path = dir.join("curves.svg");
     let h = history();
     h.plot(&path)?;
@@ -193,14 +206,14 @@ fn svg_names_every_series_and_draws_the_values_where_they_belong() -> Result<()>
     assert!(blue_lines.len() > 10, "dashes: {}", blue_lines.len());
     assert_eq!(blue_lines.iter().filter(|(_, p)| p.len() == 8).count(), 1);
     if std::env::var_os("KILN_PLOT_DIR").is_none() {
-        std::fs::remove_dir_all(&dir).unwrap();
+        clean(&dir);
     }
     Ok(())
 }
 
 #[test]
 fn empty_histories_and_unknown_extensions_are_clean_errors() {
-    let dir = out_dir();
+    let dir = out_dir("errors");
     let err = History::default().plot(dir.join("x.png")).unwrap_err();
     assert!(
         matches!(&err, KilnError::Io { message, .. } if message == "the history has no epochs to plot"),
@@ -220,6 +233,6 @@ fn empty_histories_and_unknown_extensions_are_clean_errors() {
     };
     assert!(history().plot_with(dir.join("t.png"), &tiny).is_err());
     if std::env::var_os("KILN_PLOT_DIR").is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
+        clean(&dir);
     }
 }

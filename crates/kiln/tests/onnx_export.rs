@@ -142,7 +142,8 @@ fn every_golden_model_exports_to_onnx() {
             }
         }
     }
-    let apps: [(&str, fn() -> kiln::Result<Model>); 2] = [
+    type Make = fn() -> kiln::Result<Model>;
+    let apps: [(&str, Make); 2] = [
         ("mobilenet_v2", || {
             kiln::applications::mobilenet_v2([64, 64, 3], 0.35, 10)
         }),
@@ -200,12 +201,15 @@ enum Arg {
     Weight(&'static str, &'static [usize]),
 }
 
+/// One op of a [`Chain`] and its operands.
+type ChainStep = (Op, Vec<Arg>);
+
 /// A test layer that writes a fixed list of IR ops: each op the catalogue's layers do not
 /// emit (or not with these attributes) goes through the export and ONNX Runtime too.
 #[derive(Clone, Debug)]
 struct Chain {
     name: String,
-    steps: Vec<(Op, Vec<Arg>)>,
+    steps: Vec<ChainStep>,
 }
 
 /// Where a chain's ops go: a scratch graph (for the output type) or the model.
@@ -274,23 +278,23 @@ impl Layer for Chain {
     }
 }
 
-fn act(kind: Activation) -> (Op, Vec<Arg>) {
+fn act(kind: Activation) -> ChainStep {
     (Op::Activation { kind }, vec![Arg::Step(0)])
 }
 
-fn un(kind: UnaryOp, a: Arg) -> (Op, Vec<Arg>) {
+fn un(kind: UnaryOp, a: Arg) -> ChainStep {
     (Op::Unary { kind }, vec![a])
 }
 
-fn bin(kind: BinaryOp, a: Arg, b: Arg) -> (Op, Vec<Arg>) {
+fn bin(kind: BinaryOp, a: Arg, b: Arg) -> ChainStep {
     (Op::Binary { kind }, vec![a, b])
 }
 
-fn konst(value: f32) -> (Op, Vec<Arg>) {
+fn konst(value: f32) -> ChainStep {
     (Op::Constant { value }, vec![])
 }
 
-fn pool(kind: PoolKind, window: usize, stride: usize, pad: (usize, usize)) -> (Op, Vec<Arg>) {
+fn pool(kind: PoolKind, window: usize, stride: usize, pad: (usize, usize)) -> ChainStep {
     let op = Op::Pool {
         kind,
         window: vec![window],
@@ -301,7 +305,7 @@ fn pool(kind: PoolKind, window: usize, stride: usize, pad: (usize, usize)) -> (O
 }
 
 /// Chains over `x: f32[?, 3, 6]`; step 0 is always `x` itself (an identity clip).
-fn float_chains() -> Vec<(&'static str, Vec<(Op, Vec<Arg>)>)> {
+fn float_chains() -> Vec<(&'static str, Vec<ChainStep>)> {
     use Arg::{In, Step, Weight};
     let id = (Op::Clip { min: -1e9, max: 1e9 }, vec![In(0)]);
     let relu = |negative_slope, max_value, threshold| {
@@ -534,7 +538,7 @@ fn float_chains() -> Vec<(&'static str, Vec<(Op, Vec<Arg>)>)> {
         .collect()
 }
 
-fn chain_model(name: &str, steps: Vec<(Op, Vec<Arg>)>, inputs: &[&Tensor]) -> kiln::Result<Model> {
+fn chain_model(name: &str, steps: Vec<ChainStep>, inputs: &[&Tensor]) -> kiln::Result<Model> {
     let symbolic: Vec<SymbolicTensor> = inputs
         .iter()
         .map(|t| Input::with_dtype(t.shape()[1..].iter().copied(), t.dtype()))
@@ -559,7 +563,8 @@ fn ops_beyond_the_goldens_export() {
     // Indices outside the table (5 rows) and the classes (5): clamped by Gather, all-zero
     // rows for OneHot.
     let idx = Tensor::from_i32(vec![-3, 0, 2, 4, 9, 100, 1, -1], vec![2, 4]).unwrap();
-    let mut cases: Vec<(String, Vec<(Op, Vec<Arg>)>, Vec<&Tensor>)> = float_chains()
+    type Case<'a> = (String, Vec<ChainStep>, Vec<&'a Tensor>);
+    let mut cases: Vec<Case> = float_chains()
         .into_iter()
         .map(|(n, s)| (n.to_string(), s, vec![&x]))
         .collect();

@@ -35,6 +35,7 @@ fn crc32c(bytes: &[u8]) -> u32 {
 }
 
 /// TFRecord's mask: `((crc >> 15) | (crc << 17)) + 0xa282ead8`.
+#[allow(clippy::manual_rotate)] // written as the format's specification writes it
 fn masked(crc: u32) -> u32 {
     ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8)
 }

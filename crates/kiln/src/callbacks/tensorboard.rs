@@ -155,7 +155,7 @@ impl Callback for TensorBoard {
             return Ok(());
         };
         let step = self.global_train_batch;
-        if step % every != 0 {
+        if !step.is_multiple_of(every) {
             return Ok(());
         }
         let writer = self.train_writer()?;
@@ -193,7 +193,7 @@ impl Callback for TensorBoard {
         for (name, value) in &train {
             writer.scalar(&format!("epoch_{name}"), step, *value)?;
         }
-        if self.histogram_freq > 0 && epoch % self.histogram_freq == 0 {
+        if self.histogram_freq > 0 && epoch.is_multiple_of(self.histogram_freq) {
             self.write_histograms(model, step)?;
         }
         self.train_writer()?.flush()

@@ -9,6 +9,7 @@ use crate::error::{KilnError, Result};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 use std::path::Path;
 use std::sync::Once;
@@ -217,7 +218,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel, 
         .draw()
         .map_err(|e| e.to_string())?;
 
-    let markers = |points: &[(f64, f64)]| points.len() <= 40;
+    let markers = |points: &[(f64, f64)]| points.len() <= 15;
     if let Some(train) = &panel.train {
         let style = ShapeStyle::from(&line).stroke_width(2);
         let mut labelled = false;
@@ -271,6 +272,17 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel, 
         .filter(|v| v.is_finite())
         .collect();
     let rising = finite.len() >= 2 && finite[finite.len() - 1] > finite[0];
+    if all.is_empty() {
+        // Nothing was drawn, so no legend; say why the panel is empty.
+        let centre = Pos::new(HPos::Center, VPos::Center);
+        let text = Text::new(
+            "no finite values",
+            ((x_lo + x_hi) / 2.0, (y_lo + y_hi) / 2.0),
+            (FONT, 14).into_font().color(&ink).pos(centre),
+        );
+        chart.draw_series(std::iter::once(text)).map_err(|e| e.to_string())?;
+        return Ok(());
+    }
     chart
         .configure_series_labels()
         .position(if rising {
@@ -284,20 +296,6 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel, 
         .border_style(RGBColor(170, 170, 170))
         .draw()
         .map_err(|e| e.to_string())?;
-    if all.is_empty() {
-        area.draw_text(
-            "no finite values",
-            &(FONT, 14)
-                .into_font()
-                .color(&ink)
-                .pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Center,
-                )),
-            (area.dim_in_pixel().0 as i32 / 2, area.dim_in_pixel().1 as i32 / 2),
-        )
-        .map_err(|e| e.to_string())?;
-    }
     Ok(())
 }
 
@@ -327,10 +325,7 @@ fn draw<DB: DrawingBackend>(
             &options.title,
             &bold(22.0)
                 .color(&color(STYLE.ink))
-                .pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Center,
-                )),
+                .pos(Pos::new(HPos::Center, VPos::Center)),
             (width as i32 / 2, TITLE_HEIGHT as i32 / 2 + 2),
         )
         .map_err(|e| e.to_string())?;
