@@ -1,12 +1,14 @@
 //! Callbacks: EarlyStopping, ReduceLrOnPlateau, LearningRateScheduler, TerminateOnNaN,
 //! CsvLogger, user callbacks, the order of the hooks, and what History holds.
 
+mod common;
+use common::TempDir;
+
 use kiln::callbacks::{Logs, Mode};
 use kiln::optimizers::{Adam, Sgd};
 use kiln::prelude::*;
 use kiln::{KilnError, Result};
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 
 /// `n` rows of `d` deterministic features in [-1, 1].
@@ -481,27 +483,6 @@ fn terminate_on_nan_stops_fit_at_the_first_bad_batch() -> Result<()> {
 }
 
 // ---------------------------------------------------------------- CsvLogger
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("kiln-test-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn read_csv(path: &std::path::Path) -> (String, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();

@@ -7,6 +7,7 @@
 //! binary again, with `KILN_CHECKPOINT_SCENARIO` naming the scenario.
 
 mod common;
+use common::TempDir;
 
 use kiln::callbacks::{Logs, Mode, SaveFreq};
 use kiln::prelude::*;
@@ -16,27 +17,6 @@ use std::process::Command;
 
 const SCENARIO_ENV: &str = "KILN_CHECKPOINT_SCENARIO";
 const DIR_ENV: &str = "KILN_CHECKPOINT_DIR";
-
-/// A fresh temporary directory for one test.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir = std::env::temp_dir().join(format!("kiln-ckpt-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Keras's file names with Kiln's extensions.
 fn kiln_name(keras: &str) -> String {

@@ -3,27 +3,11 @@
 //! honours `$KILN_DATA`), checked against facts independent of Kiln's IDX reader, and the
 //! message given when the files are missing.
 
+mod common;
+use common::TempDir;
+
 use kiln::KilnError;
 use kiln::datasets::{fashion_mnist, mnist};
-use std::path::PathBuf;
-
-/// A fresh, empty directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("kiln-datasets-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const FILES: [&str; 4] = [
     "train-images-idx3-ubyte",

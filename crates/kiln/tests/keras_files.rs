@@ -8,6 +8,7 @@
 //! its inputs as `.npy`, for `tests/keras/check_export.py` to load with Keras.
 
 mod common;
+use common::TempDir;
 
 use kiln::{Device, KilnError, Model, PredictOptions, Tensor};
 use serde_json::Value;
@@ -21,29 +22,6 @@ fn files_dir() -> PathBuf {
 
 fn manifest() -> Value {
     common::golden("files/manifest.json")
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!("kiln-keras-files-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Layers whose goldens are compared within 1e-4 (long chains of float32 operations).

@@ -3,35 +3,13 @@
 //! the compile configuration, the optimizer's slots and step count, and the seed of
 //! `fit`'s shuffling and dropout streams.
 
+mod common;
+use common::TempDir;
+
 use kiln::optimizers::Optimizer;
 use kiln::prelude::*;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-
-/// A fresh temporary directory for one test.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir = std::env::temp_dir().join(format!("kiln-resume-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use std::path::Path;
 
 const SAMPLES: usize = 40;
 const BATCH: usize = 8;

@@ -1,36 +1,13 @@
 //! Kiln's model file: save → load → predict gives the same numbers; weights alone round
 //! trip; bad files are clean errors naming the file.
 
+mod common;
+use common::TempDir;
+
 use kiln::ir::{Shape, TensorType, ValueId};
 use kiln::prelude::*;
 use kiln::{DType, EmitContext, Layer};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
-
-/// A fresh temporary directory for one test.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir = std::env::temp_dir().join(format!("kiln-saving-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn floats(n: usize, shape: &[usize], seed: usize) -> Tensor {
     let data = (0..n).map(|i| (((i + seed) * 37 % 23) as f32 - 11.0) / 7.0).collect();

@@ -2,6 +2,10 @@
 #![allow(dead_code)]
 
 pub mod layer_cases;
+mod temp_dir;
+
+#[allow(unused_imports)]
+pub use temp_dir::TempDir;
 
 use kiln::Tensor;
 use serde_json::Value;
