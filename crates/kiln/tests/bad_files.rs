@@ -57,10 +57,10 @@ fn check_refused(folder: &str, cases: &[(&str, &str)], load: impl Fn(&Path) -> k
         if took > TIME_LIMIT {
             failures.push(format!("{folder}/{file}: took {took:?}"));
         }
-        if let Some(peak) = peak_memory() {
-            if peak > MEMORY_LIMIT {
-                failures.push(format!("{folder}/{file}: peak memory {peak} bytes"));
-            }
+        if let Some(peak) = peak_memory()
+            && peak > MEMORY_LIMIT
+        {
+            failures.push(format!("{folder}/{file}: peak memory {peak} bytes"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
