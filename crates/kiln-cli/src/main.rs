@@ -1,5 +1,6 @@
 //! `kiln`: Kiln's command line.
 
+mod bench;
 mod convert;
 mod export;
 mod failure;
@@ -40,6 +41,8 @@ enum Command {
     PlotHistory(plot_history::Args),
     /// Write a model's inference graph as an ONNX file (opset 17).
     Export(export::Args),
+    /// Time a model's training step and predict on synthetic batches.
+    Bench(bench::Args),
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
@@ -51,6 +54,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Plot(args) => plot::run(&args),
         Command::PlotHistory(args) => plot_history::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

@@ -27,6 +27,7 @@
 
 pub mod activations;
 pub mod applications;
+pub mod bench;
 pub mod callbacks;
 pub mod constraints;
 pub mod datasets;

@@ -3,6 +3,7 @@
 mod compile;
 mod data;
 mod evaluate;
+mod on_batch;
 mod options;
 mod progress;
 mod train;

@@ -2,7 +2,8 @@
 //! `model.weights.h5`, stored uncompressed in that order, as Keras writes them.
 
 use crate::error::{KilnError, Result};
-use std::io::{Cursor, Read, Write};
+use crate::saving::archive_checks;
+use std::io::{Cursor, Write};
 use std::path::Path;
 
 /// The archive member holding the model's config.
@@ -15,6 +16,8 @@ pub(crate) const WEIGHTS: &str = "model.weights.h5";
 const WEIGHTS_NPZ: &str = "model.weights.npz";
 /// The largest JSON member read (bytes, uncompressed).
 const MAX_JSON_BYTES: u64 = 256 << 20;
+/// The most members a `.keras` archive may have.
+const MAX_MEMBERS: usize = 64;
 
 /// A `KilnError::Io` for `path`.
 pub(crate) fn io_error(path: &Path, message: impl Into<String>) -> KilnError {
@@ -40,6 +43,8 @@ pub(crate) fn read(bytes: &[u8], path: &Path) -> Result<KerasArchive> {
             format!("not a Keras .keras file, or a truncated one (not a readable zip archive): {e}"),
         )
     })?;
+    // Keras writes three members; a few more (assets) are allowed, thousands are not.
+    archive_checks::check_members(&zip, bytes, MAX_MEMBERS, path)?;
     let len = bytes.len() as u64;
     let config_bytes = member(&mut zip, CONFIG, MAX_JSON_BYTES, len, path)?;
     let config = serde_json::from_slice(&config_bytes)
@@ -56,8 +61,7 @@ pub(crate) fn read(bytes: &[u8], path: &Path) -> Result<KerasArchive> {
     Ok(KerasArchive { config, weights })
 }
 
-/// Reads one member, refusing one that declares more than `limit` bytes or more than
-/// deflate can expand the archive's `archive_len` bytes to.
+/// Reads one member of the `.keras` archive (see [`archive_checks::read_member`]).
 fn member(
     zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
     name: &str,
@@ -65,34 +69,7 @@ fn member(
     archive_len: u64,
     path: &Path,
 ) -> Result<Vec<u8>> {
-    let limit = limit.min(archive_len.saturating_mul(1032));
-    let mut file = zip.by_name(name).map_err(|e| match e {
-        zip::result::ZipError::FileNotFound => io_error(
-            path,
-            format!("not a complete Keras .keras file: the archive has no '{name}'"),
-        ),
-        e => io_error(path, format!("cannot read '{name}' from the archive: {e}")),
-    })?;
-    let size = file.size();
-    if size > limit {
-        return Err(io_error(
-            path,
-            format!("'{name}' declares {size} bytes, more than the {limit} allowed"),
-        ));
-    }
-    // The declared size is not trusted for the allocation: the buffer grows as data comes.
-    let mut bytes = Vec::with_capacity(size.min(archive_len) as usize);
-    (&mut file)
-        .take(size + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_error(path, format!("cannot read '{name}' from the archive: {e}")))?;
-    if bytes.len() as u64 != size {
-        return Err(io_error(
-            path,
-            format!("'{name}' declares {size} bytes but holds {}", bytes.len()),
-        ));
-    }
-    Ok(bytes)
+    archive_checks::read_member(zip, name, limit, archive_len, path, "Keras .keras file")
 }
 
 /// A zip archive of `members`, uncompressed and in the given order, as Keras writes

@@ -21,6 +21,12 @@ use std::path::Path;
 /// the extension) onto `device`. The model comes back uncompiled.
 pub fn load(path: &Path, device: &Device) -> Result<Model> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, format!("cannot read the file: {e}")))?;
+    load_bytes(bytes, path, device)
+}
+
+/// [`load`] for a file already in memory; `path` names it and its extension tells a
+/// legacy `.h5`/`.hdf5` file from a `.keras` archive.
+pub(crate) fn load_bytes(bytes: Vec<u8>, path: &Path, device: &Device) -> Result<Model> {
     let legacy = path
         .extension()
         .and_then(|e| e.to_str())
@@ -45,7 +51,8 @@ fn load_keras(bytes: Vec<u8>, path: &Path) -> Result<Model> {
     }
     let archive = archive::read(&bytes, path)?;
     drop(bytes);
-    let mut model = build(&archive.config, path, archive::CONFIG)?;
+    let budget = weight_budget(archive.weights.len());
+    let mut model = crate::model::with_weight_budget(budget, || build(&archive.config, path, archive::CONFIG))?;
     let entries = weights_h5::layer_entries(&archive.config).map_err(|e| in_file(path, archive::CONFIG, e))?;
     let specs = specs(&model)?;
     let values = weights_h5::read(archive.weights, path, &entries, &specs)?;
@@ -60,12 +67,20 @@ fn load_legacy(bytes: Vec<u8>, path: &Path) -> Result<Model> {
             "this is a zip archive, not an HDF5 file: name it .keras to load it as a Keras 3 model file",
         ));
     }
+    let budget = weight_budget(bytes.len());
     let file = legacy_h5::open(bytes, path)?;
-    let mut model = build(&file.config, path, "model_config")?;
+    let mut model = crate::model::with_weight_budget(budget, || build(&file.config, path, "model_config"))?;
     let specs = specs(&model)?;
     let values = file.weights(&specs, path)?;
     set(&mut model, &values, path)?;
     Ok(model)
+}
+
+/// The most weight elements `bytes` of HDF5 can hold: 4 bytes an element (Keras writes
+/// float32), times 1032, deflate's largest ratio, as HDF5 datasets may be compressed. A
+/// small hostile file cannot make the loader draw gigabytes of initial weights.
+fn weight_budget(bytes: usize) -> u64 {
+    (bytes as u64).saturating_mul(1032) / 4
 }
 
 /// The model of the Keras model config `config` (found in `what` of the file).

@@ -5,6 +5,7 @@
 
 use crate::error::{KilnError, Result};
 use std::collections::HashSet;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 /// The signature of a central directory entry.
@@ -56,4 +57,45 @@ pub(crate) fn check_members<R: std::io::Read + std::io::Seek>(
         )));
     }
     Ok(())
+}
+
+/// Reads member `name` of `zip` (from a file of `archive_len` bytes, a `kind` such as
+/// "Kiln model file"), refusing one that declares more than `limit` bytes or more than
+/// deflate can expand the archive to (1032-fold at most), or that holds other than it
+/// declares. The declared size is not trusted for the allocation.
+pub(crate) fn read_member<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+    limit: u64,
+    archive_len: u64,
+    path: &Path,
+    kind: &str,
+) -> Result<Vec<u8>> {
+    let error = |message: String| KilnError::Io {
+        path: path.display().to_string(),
+        message,
+    };
+    let limit = limit.min(archive_len.saturating_mul(1032));
+    let mut file = zip.by_name(name).map_err(|e| match e {
+        zip::result::ZipError::FileNotFound => error(format!("not a complete {kind}: the archive has no '{name}'")),
+        e => error(format!("cannot read '{name}' from the archive: {e}")),
+    })?;
+    let size = file.size();
+    if size > limit {
+        return Err(error(format!(
+            "'{name}' declares {size} bytes, more than the {limit} allowed"
+        )));
+    }
+    let mut bytes = Vec::with_capacity(size.min(archive_len) as usize);
+    (&mut file)
+        .take(size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(format!("cannot read '{name}' from the archive: {e}")))?;
+    if bytes.len() as u64 != size {
+        return Err(error(format!(
+            "'{name}' declares {size} bytes but holds {}",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
 }

@@ -29,7 +29,7 @@ use crate::model::{Apply, Input, Kind, Model, Producer, SymNode, SymbolicTensor}
 use kiln_ir::{DType, HostTensor, Shape, TensorType};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::path::Path;
 use std::rc::Rc;
 use weights::io_error;
@@ -258,36 +258,7 @@ struct Archive<'a> {
 
 /// Reads one member of the archive, refusing one larger than `limit` bytes.
 fn read_member(archive: &mut Archive, name: &str, limit: u64, path: &Path) -> Result<Vec<u8>> {
-    // Deflate expands at most 1032-fold; Kiln stores its weights uncompressed.
-    let archive_len = archive.len;
-    let limit = limit.min(archive_len.saturating_mul(1032));
-    let mut file = archive.zip.by_name(name).map_err(|e| match e {
-        zip::result::ZipError::FileNotFound => io_error(
-            path,
-            format!("not a complete Kiln model file: the archive has no '{name}'"),
-        ),
-        e => io_error(path, format!("cannot read '{name}' from the archive: {e}")),
-    })?;
-    let size = file.size();
-    if size > limit {
-        return Err(io_error(
-            path,
-            format!("'{name}' declares {size} bytes, more than the {limit} allowed"),
-        ));
-    }
-    // A declared size is not trusted for the allocation: the buffer grows as data comes.
-    let mut bytes = Vec::with_capacity(size.min(archive_len) as usize);
-    (&mut file)
-        .take(size + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_error(path, format!("cannot read '{name}' from the archive: {e}")))?;
-    if bytes.len() as u64 != size {
-        return Err(io_error(
-            path,
-            format!("'{name}' declares {size} bytes but holds {}", bytes.len()),
-        ));
-    }
-    Ok(bytes)
+    archive_checks::read_member(&mut archive.zip, name, limit, archive.len, path, "Kiln model file")
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(archive: &mut Archive, name: &str, path: &Path) -> Result<T> {
@@ -424,6 +395,14 @@ impl Model {
         }
         let bytes = read_file(path)?;
         Model::load_kiln_bytes(&bytes, path, device)
+    }
+
+    /// [`load`](Model::load) for a Keras file already in memory: a legacy HDF5 file when
+    /// `path` ends in `.h5`/`.hdf5`, a `.keras` archive otherwise; `path` only names it in
+    /// errors. An entry point of the fuzzers (`fuzz/`).
+    #[doc(hidden)]
+    pub fn load_keras_bytes(bytes: Vec<u8>, path: &Path, device: &Device) -> Result<Model> {
+        crate::keras::import::load_bytes(bytes, path, device)
     }
 
     /// [`load`](Model::load) for a Kiln model file already in memory; `path` only names it
