@@ -4,10 +4,10 @@ mod build;
 mod sequential;
 mod symbolic;
 
+pub(crate) use build::with_weight_budget;
 pub use sequential::{Sequential, SequentialEntry, WithInputShape};
 pub use symbolic::{Apply, Input, SymbolicTensor};
 pub(crate) use symbolic::{Producer, SymNode};
-pub(crate) use build::with_weight_budget;
 
 use crate::devices::Device;
 use crate::error::{KilnError, Result};
