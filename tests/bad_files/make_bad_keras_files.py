@@ -10,12 +10,14 @@ name="dense")` whose kernel (4, 3) holds 0.1, 0.2, ..., 1.2 (row-major) and bias
     KERAS_BACKEND=jax JAX_PLATFORMS=cpu /work/venvs/keras/bin/python tests/bad_files/make_bad_keras_files.py
 
 The .keras archives are rebuilt from Keras's members with a fixed date (and metadata.json's
-`date_saved` fixed), so the script writes the same bytes each time.
+`date_saved` and config.json's object ids fixed), so the script writes the same bytes each
+time. tests/bad_files/README.md lists every file and its defect.
 """
 
 import io
 import json
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -85,7 +87,8 @@ def saved(model, suffix):
 
 
 def members(keras_bytes):
-    """The (name, bytes) members of a .keras archive, metadata.json's date fixed."""
+    """The (name, bytes) members of a .keras archive, metadata.json's date fixed and
+    config.json's `shared_object_id`s (Python object ids) numbered 1, 2, ..."""
     out = []
     with zipfile.ZipFile(io.BytesIO(keras_bytes)) as z:
         for name in z.namelist():
@@ -94,6 +97,10 @@ def members(keras_bytes):
                 meta = json.loads(data)
                 meta["date_saved"] = "1980-01-01@00:00:00"
                 data = json.dumps(meta).encode()
+            if name == "config.json":
+                ids = {}
+                data = re.sub(rb'"shared_object_id": (\d+)',
+                              lambda m: b'"shared_object_id": %d' % ids.setdefault(m.group(1), len(ids) + 1), data)
             out.append((name, data))
     return out
 
@@ -147,6 +154,15 @@ def dense_config(config):
     return next(l for l in config["config"]["layers"] if l["class_name"] == "Dense")["config"]
 
 
+def units(n):
+    """An edit of a model config: the Dense layer's units set to `n`."""
+
+    def edit(config):
+        dense_config(config)["units"] = n
+
+    return edit
+
+
 # ---------------------------------------------------------------------------------------
 # .keras
 
@@ -176,14 +192,11 @@ def make_keras(good_h5):
 
     write("keras", "unknown_config_argument.keras", make_zip(with_config(good_items, evil_arg)))
 
-    def units(n):
-        def edit(config):
-            dense_config(config)["units"] = n
-
-        return edit
-
-    # 4 x 10^9 weights declared by the config, 60 bytes of them in the file.
+    # 4 x 10^9 weights declared by the config, 60 bytes of them in the file: over the
+    # largest weight Kiln makes. 4 x 10^8 (1.6 GB): a possible weight, but not in a file
+    # this small.
     write("keras", "dense_units_huge.keras", make_zip(with_config(good_items, units(10**9))))
+    write("keras", "dense_units_large.keras", make_zip(with_config(good_items, units(10**8))))
     write("keras", "mismatched_weight_shape.keras", make_zip(with_config(good_items, units(2))))
     write("keras", "deep_json.keras", make_zip(with_config(good_items, b"[" * 100_000 + b"]" * 100_000), deflate=("config.json",)))
     # Zip bombs: config.json (valid JSON followed by 10 MB of spaces, deflated to ~10 KB)
@@ -245,30 +258,39 @@ def make_h5():
     write("h5", "lambda.h5", saved(dense_model(keras.layers.Lambda(lambda x: x * 2.0)), ".h5"))
     write("h5", "unknown_layer_class.h5", saved(dense_model(Doubler(name="doubler")), ".h5"))
 
-    def units(n):
-        def edit(config):
-            dense_config(config)["units"] = n
-
-        return edit
-
     write("h5", "mismatched_weight_shape.h5", edit_h5(good, edit_model_config(units(2))))
     write("h5", "dense_units_huge.h5", edit_h5(good, edit_model_config(units(10**9))))
+    write("h5", "dense_units_large.h5", edit_h5(good, edit_model_config(units(10**8))))
     # The kernel's data (48 bytes, contiguous) cut off: the file ends half-way through it,
-    # while its dataspace still declares (4, 3) float32. Keras writes the weights' data
-    # last, so everything before it (superblock, groups, attributes, the model config) is
-    # intact.
+    # while its dataspace still declares (4, 3) float32. What follows the kernel's data in
+    # the file (the bias's data and object header, the top-level group) is gone too; the
+    # superblock, the root's attributes (the model config) and the kernel's object header
+    # come before it and are intact.
     offset, size = dataset_location(good, "model_weights/dense/sequential/dense/kernel")
     assert offset + size <= len(good), (offset, size, len(good))
     write("h5", "truncated_data.h5", good[: offset + size // 2])
     # The kernel's dataspace patched, by editing bytes (not through h5py), to declare
-    # (4, 3000000000) elements: 48 GB in a file of a few KB. The dimension sizes are
-    # 8-byte little-endian integers in the dataspace message; the pair (4, 3) is found in
-    # the kernel's object header (between its address and its data).
+    # (4, 3000000000) elements: 48 GB in a file of 13 KB. h5py writes a version-1 dataspace
+    # message with maximum dimensions: the sizes (4, 3) then the maxima (4, 3), 8-byte
+    # little-endian integers, found once in the kernel's object header (which lies
+    # between the header's address and the data).
     header = h5_object_header(good, "model_weights/dense/sequential/dense/kernel")
-    pattern = struct.pack("<QQ", 4, 3)
+    pattern = struct.pack("<QQQQ", 4, 3, 4, 3)
     at = good.find(pattern, header, offset)
     assert at > 0 and good.find(pattern, at + 1, offset) < 0, "no unique dataspace (4, 3)"
-    write("h5", "huge_dataset_dims.h5", good[:at] + struct.pack("<QQ", 4, 3_000_000_000) + good[at + 16 :])
+    huge = struct.pack("<QQQQ", 4, 3_000_000_000, 4, 3_000_000_000)
+    write("h5", "huge_dataset_dims.h5", good[:at] + huge + good[at + len(pattern) :])
+    # The same patch with the model config asking for that shape too (Dense units 500000,
+    # a kernel of 2 * 10^6 float32, 8 MB: within what the file's size allows the model to
+    # declare, so the model is built): the shapes agree, but the dataset's 48 bytes of
+    # contiguous storage cannot hold them.
+    wide = edit_h5(good, edit_model_config(units(500_000)))
+    header = h5_object_header(wide, "model_weights/dense/sequential/dense/kernel")
+    offset, _ = dataset_location(wide, "model_weights/dense/sequential/dense/kernel")
+    at = wide.find(pattern, header, offset)
+    assert at > 0 and wide.find(pattern, at + 1, offset) < 0, "no unique dataspace (4, 3)"
+    wide_dims = struct.pack("<QQQQ", 4, 500_000, 4, 500_000)
+    write("h5", "dataset_past_end.h5", wide[:at] + wide_dims + wide[at + len(pattern) :])
 
 
 def h5_object_header(data, name):
@@ -280,9 +302,10 @@ def h5_object_header(data, name):
 # Fuzzing seeds: fuzz/seeds/keras_file/ and fuzz/seeds/legacy_h5/. The fuzz targets also
 # start from this corpus (fuzz/smoke passes tests/bad_files/keras and h5); the seeds add
 # small good models of other layer kinds, so that mutations reach more of the importer.
-# keras_file takes a whole .keras archive (input starting with "PK") or config.json, a
-# 0xFF byte, then model.weights.h5 (packed into an archive by the target, so mutations of
-# the config are not stopped by the zip's checksums): each model is seeded both ways.
+# keras_file takes a whole .keras archive (input starting with "PK"; tests/bad_files/keras
+# has those) or config.json, a 0xFF byte, then model.weights.h5 (packed into an archive by
+# the target, so that mutations of the config are not stopped by the zip's checksums):
+# the seeds are of the second kind.
 
 
 def seed_models():
@@ -312,7 +335,6 @@ def make_fuzz_seeds():
         items = dict(members(saved(model, ".keras")))
         split = items["config.json"] + b"\xff" + items["model.weights.h5"]
         assert b"\xff" not in items["config.json"]
-        write(os.path.join(seeds, "keras_file"), name + ".keras.bin", make_zip(members(saved(model, ".keras"))))
         write(os.path.join(seeds, "keras_file"), name + ".split.bin", split)
         write(os.path.join(seeds, "legacy_h5"), name + ".h5.bin", saved(model, ".h5"))
 

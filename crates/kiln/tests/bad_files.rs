@@ -230,3 +230,108 @@ fn npy_files_are_refused() {
     }
     check_refused("npy", NPY, |path| kiln::npy::read(path).map(drop));
 }
+
+/// The script's control model (`Input((4,)) -> Dense(3)`) predicts `x · kernel + bias` for
+/// x = (1, 2, 3, 4): 1·0.1 + 2·0.4 + 3·0.7 + 4·1.0 + 0.5 = 7.5, 0.2 + 1.0 + 2.4 + 4.4 - 0.5 =
+/// 7.5 and 0.3 + 1.2 + 2.7 + 4.8 + 0.25 = 9.25 (by hand; Keras prints the same for the file).
+fn check_script_prediction(model: &Model) {
+    let x = Tensor::from_f32(vec![1.0, 2.0, 3.0, 4.0], vec![1, 4]).unwrap();
+    let y = model.predict(&x).unwrap();
+    assert_eq!(y.shape(), &[1, 3]);
+    for (got, want) in y.to_f32().iter().zip([7.5f32, 7.5, 9.25]) {
+        assert!((got - want).abs() < 1e-5, "prediction {:?}", y.to_f32());
+    }
+}
+
+/// Keras 3 `.keras` files (`Model::load`), written by
+/// `tests/bad_files/make_bad_keras_files.py`: each is `good.keras` with one defect.
+const KERAS: &[(&str, &str)] = &[
+    ("empty.keras", "not a readable zip archive"),
+    ("garbage.keras", "not a readable zip archive"),
+    ("truncated.keras", "not a readable zip archive"),
+    ("wrong_magic.keras", "this is an HDF5 file, not a .keras archive"),
+    ("lambda.keras", "Lambda layers hold Python code"),
+    (
+        "unknown_layer_class.keras",
+        "a custom object registered as 'Evil>Doubler'",
+    ),
+    ("unknown_config_argument.keras", "unsupported argument(s): evil"),
+    (
+        "dense_units_huge.keras",
+        "weight 'dense/kernel' of shape [4, 1000000000] is too large",
+    ),
+    (
+        "dense_units_large.keras",
+        "the weights are too large for the file: 400000000 elements up to 'dense/kernel'",
+    ),
+    (
+        "mismatched_weight_shape.keras",
+        "the file holds shape [4, 3], the model expects [4, 2]",
+    ),
+    ("deep_json.keras", "recursion limit exceeded"),
+    ("zip_bomb.keras", "'config.json' declares 100 bytes but holds"),
+    ("huge_declared_member.keras", "'config.json' declares 4294967280 bytes"),
+    (
+        "duplicate_member.keras",
+        "the archive holds the member 'config.json' twice",
+    ),
+    ("many_members.keras", "the archive has more members than the 64 allowed"),
+    ("missing_weights.keras", "the archive has no 'model.weights.h5'"),
+];
+
+#[test]
+fn keras_files_are_refused() {
+    let good = Model::load(corpus("keras", "good.keras"), &Device::Ndarray).unwrap();
+    check_script_weights(&good);
+    check_script_prediction(&good);
+    check_refused("keras", KERAS, |path| Model::load(path, &Device::Ndarray).map(drop));
+}
+
+/// Legacy Keras `.h5` files (`Model::load`), written by
+/// `tests/bad_files/make_bad_keras_files.py`: each is `good.h5` with one defect.
+const H5: &[(&str, &str)] = &[
+    ("empty.h5", "the file is not an HDF5 file (no HDF5 signature)"),
+    ("garbage.h5", "the file is not an HDF5 file (no HDF5 signature)"),
+    // Cut in half: the model config survives, the weights' groups do not.
+    ("truncated.h5", "the file has no weights for layer 'dense'"),
+    ("wrong_magic.h5", "this is a zip archive, not an HDF5 file"),
+    ("weights_only.h5", "a weights-only file (written by save_weights)"),
+    ("lambda.h5", "Lambda layers hold Python code"),
+    // Keras's legacy writer puts the registered name in `class_name`.
+    (
+        "unknown_layer_class.h5",
+        "Keras layer Evil>Doubler 'doubler': this layer class is not supported",
+    ),
+    (
+        "mismatched_weight_shape.h5",
+        "the file holds shape [4, 3], the model expects [4, 2]",
+    ),
+    (
+        "dense_units_huge.h5",
+        "weight 'dense/kernel' of shape [4, 1000000000] is too large",
+    ),
+    (
+        "dense_units_large.h5",
+        "the weights are too large for the file: 400000000 elements up to 'dense/kernel'",
+    ),
+    (
+        "truncated_data.h5",
+        "cannot read layer 'dense', weight 'dense/kernel': HDF5 format error: unexpected EOF",
+    ),
+    (
+        "huge_dataset_dims.h5",
+        "the file holds shape [4, 3000000000], the model expects [4, 3]",
+    ),
+    (
+        "dataset_past_end.h5",
+        "weight 'dense/kernel': HDF5 format error: data size mismatch: expected 8000000 bytes, got 48 bytes",
+    ),
+];
+
+#[test]
+fn legacy_h5_files_are_refused() {
+    let good = Model::load(corpus("h5", "good.h5"), &Device::Ndarray).unwrap();
+    check_script_weights(&good);
+    check_script_prediction(&good);
+    check_refused("h5", H5, |path| Model::load(path, &Device::Ndarray).map(drop));
+}
