@@ -7,24 +7,22 @@ dtypes, absurd layer configs. Each loader has a folder:
 
     kiln/         Kiln model files (Model::load on .kiln)
     safetensors/  save_weights files (Model::load_weights)
-    keras/        Keras 3 .keras archives (Model::load on .keras)
-    h5/           legacy Keras .h5 files (Model::load on .h5)
     npy/          NumPy .npy arrays (kiln::npy)
+
+The keras/ and h5/ folders are written by make_bad_keras_files.py, which needs Keras.
 
 `good.*` in each folder is the control: it must load. Run from anywhere:
 
-    /work/venvs/keras/bin/python tests/bad_files/make_bad_files.py
+    python3 tests/bad_files/make_bad_files.py
 
-The kiln/, safetensors/ and npy/ files need only Python's standard library; keras/ and h5/
-need h5py (the Keras venv has it). The outputs are committed; the script only documents and
-regenerates them.
+It needs only Python's standard library. The outputs are committed; the script only
+documents and regenerates them.
 """
 
 import io
 import json
 import os
 import struct
-import sys
 import zipfile
 import warnings
 import zlib
@@ -342,11 +340,6 @@ def main():
     make_kiln()
     make_npy()
     make_fuzz_seeds()
-    if "--no-h5" not in sys.argv:
-        try:
-            import h5py  # noqa: F401
-        except ImportError:
-            print("h5py not found: keras/ and h5/ not written", file=sys.stderr)
 
 
 if __name__ == "__main__":
