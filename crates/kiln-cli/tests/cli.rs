@@ -1,9 +1,12 @@
 //! The `kiln` binary as a user runs it.
 
+mod common;
+use common::{assert_error, fresh_dir, kiln, s, stdout};
+
 use kiln::prelude::*;
 use kiln::{DType, PredictOptions, npy};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn info(device_env: Option<&str>) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
@@ -72,45 +75,9 @@ fn a_bad_default_device_is_reported_not_a_crash() {
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
-/// Runs `kiln ARGS` with the default device `cpu`.
-fn kiln(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(args)
-        .env("KILN_DEVICE", "cpu")
-        .output()
-        .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "kiln failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-/// Asserts exit status 1 and one line on stderr `kiln: error: FILE: …` containing `message`.
-fn assert_error(out: &Output, file: &str, message: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
-    assert!(err.ends_with('\n'), "{err}");
-    assert!(err.starts_with(&format!("kiln: error: {file}: ")), "{err}");
-    assert!(err.contains(message), "expected '{message}' in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
-
 /// A fresh directory for one test.
 fn dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiln-cli").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    fresh_dir("kiln-cli", name)
 }
 
 /// Deterministic inputs in [-1, 1).

@@ -76,15 +76,7 @@ impl Model {
     /// Every output of the model for inputs `x`, in output order.
     pub fn predict_multi(&self, x: impl Into<Data>, options: PredictOptions) -> Result<Vec<HostTensor>> {
         let built = self.built()?;
-        let names: Vec<String> = built.graph.inputs().iter().map(|i| i.name.clone()).collect();
-        let types: Vec<_> = built.inputs.iter().map(|t| t.tensor_type().clone()).collect();
-        let x = conform(&self.name, "input", &names, &types, x.into())?;
-        if x.is_empty() {
-            return Err(KilnError::Data(format!(
-                "model '{}': predict received an empty dataset (0 samples)",
-                self.name
-            )));
-        }
+        let x = self.prediction_inputs(x.into(), "predict received an empty dataset")?;
         let order: Vec<usize> = (0..x.len()).collect();
         let mut parts: Vec<Vec<HostTensor>> = vec![Vec::new(); built.outputs.len()];
         for idx in batches(&order, options.batch_size) {
@@ -102,5 +94,20 @@ impl Model {
                 })
             })
             .collect()
+    }
+}
+
+impl Model {
+    /// `x` checked against the model's inputs (names, dtypes, shapes) for prediction; no
+    /// samples is an error saying `empty` ("predict received an empty dataset").
+    pub(crate) fn prediction_inputs(&self, x: Data, empty: &str) -> Result<Data> {
+        let built = self.built()?;
+        let names: Vec<String> = built.graph.inputs().iter().map(|i| i.name.clone()).collect();
+        let types: Vec<_> = built.inputs.iter().map(|t| t.tensor_type().clone()).collect();
+        let x = conform(&self.name, "input", &names, &types, x)?;
+        if x.is_empty() {
+            return Err(KilnError::Data(format!("model '{}': {empty} (0 samples)", self.name)));
+        }
+        Ok(x)
     }
 }

@@ -1,8 +1,8 @@
 //! `predict_on_batch`: one forward pass over one batch, as Keras's `predict_on_batch`.
 //! (`train_on_batch`, its training counterpart, lives with the `fit` loop in `train.rs`.)
 
-use super::data::{Data, conform};
-use crate::error::{KilnError, Result};
+use super::data::Data;
+use crate::error::Result;
 use crate::model::Model;
 use kiln_burn::RunMode;
 use kiln_ir::HostTensor;
@@ -30,15 +30,7 @@ impl Model {
     /// ```
     pub fn predict_on_batch(&self, x: impl Into<Data>) -> Result<Vec<HostTensor>> {
         let built = self.built()?;
-        let names: Vec<String> = built.graph.inputs().iter().map(|i| i.name.clone()).collect();
-        let types: Vec<_> = built.inputs.iter().map(|t| t.tensor_type().clone()).collect();
-        let x = conform(&self.name, "input", &names, &types, x.into())?;
-        if x.is_empty() {
-            return Err(KilnError::Data(format!(
-                "model '{}': predict_on_batch received an empty batch (0 samples)",
-                self.name
-            )));
-        }
+        let x = self.prediction_inputs(x.into(), "predict_on_batch received an empty batch")?;
         Ok(built.session.run(&built.plan, &x.0, RunMode::default())?)
     }
 }
