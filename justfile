@@ -13,6 +13,16 @@ test:
 parity: setup
     CARGO_PROFILE_DEV_DEBUG=0 cargo run -p kiln-parity --features wgpu,tch --bin parity
 
+# Kiln against the same MLP, CNN and LSTM written by hand with Burn (criterion), every engine;
+# ends with a table of medians and ratios (docs/performance.md). Criterion's filter: `just bench mlp/flex`.
+bench *ARGS: setup
+    cargo bench -p kiln --bench engines --features wgpu,tch -- {{ARGS}}
+
+# Kiln against Keras 3: MLP, CNN and LSTM on Fashion-MNIST, every compiled engine and Keras on
+# JAX (CPU); prints one table (docs/performance.md). Options: --models, --engines, --epochs, ….
+bench-keras *ARGS:
+    ./scripts/bench-keras {{ARGS}}
+
 # Install what the backends need (libtorch from PyPI, a Vulkan driver); idempotent.
 setup:
     ./scripts/setup

@@ -14,6 +14,16 @@ pub(crate) fn upload(t: &HostTensor, device: &Device) -> Slot {
     }
 }
 
+/// Uploads a host tensor, moving its elements instead of copying them.
+pub(crate) fn upload_owned(t: HostTensor, device: &Device) -> Slot {
+    let (shape, data) = t.into_parts();
+    let shape = padded(&shape);
+    match data {
+        HostData::F32(v) => Slot::F(FloatT::from_data(TensorData::new(v, shape), device)),
+        HostData::I32(v) => Slot::I(IntT::from_data(TensorData::new(v, shape), device)),
+    }
+}
+
 /// Uploads f32 data of logical shape `dims`.
 pub(crate) fn upload_f32(v: Vec<f32>, dims: &[usize], device: &Device) -> FloatT {
     FloatT::from_data(TensorData::new(v, padded(dims)), device)

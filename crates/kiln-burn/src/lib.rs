@@ -13,15 +13,25 @@
 
 mod constraint;
 mod convert;
+mod deferred;
 mod device;
+mod engine;
 mod error;
-mod ops;
+pub(crate) mod ops;
 mod optim;
 mod plan;
 mod session;
 mod slot;
 
+pub use deferred::{DeviceOutputs, OutputSums};
 pub use device::EngineDevice;
+
+/// The lowering's alternative formulations, for the benchmarks that choose between them
+/// and the engines' kernels (`benches/convolution.rs`). Not a stable API.
+#[doc(hidden)]
+pub mod fast_paths {
+    pub use crate::ops::im2col::{Geometry as ConvGeometry, conv2d as conv2d_im2col};
+}
 pub use error::EngineError;
 pub use plan::Plan;
 pub use session::{OptimizerSnapshot, RunMode, Session};

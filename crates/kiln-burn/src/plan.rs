@@ -4,7 +4,7 @@ use crate::error::EngineError;
 use crate::ops;
 use crate::slot::{MAX_RANK, Slot};
 use burn::tensor::Device;
-use kiln_ir::{Graph, HostTensor, Op, TensorType, ValueDef, verify};
+use kiln_ir::{Graph, HostTensor, NodeId, Op, TensorType, ValueDef, verify};
 
 /// One step: an op, where its operands and result live, and which operands it consumes.
 #[derive(Clone, Debug)]
@@ -17,6 +17,9 @@ pub(crate) struct Step {
     pub take: Vec<bool>,
     pub out: usize,
     pub label: String,
+    /// Mixed into the run's seed for this step's random numbers: the node's position in
+    /// the graph as written, so graph passes never change dropout masks or noise.
+    pub seed_index: u64,
 }
 
 /// What a step needs from the run: the device for new tensors, the mode and a seed.
@@ -39,6 +42,31 @@ pub struct Plan {
     updates: Vec<(usize, usize)>,
 }
 
+/// The nodes the outputs (and, when `with_updates`, the state updates) need, in order.
+fn live_order(graph: &Graph, with_updates: bool) -> Vec<NodeId> {
+    let mut live = vec![false; graph.values().len()];
+    for &v in graph.outputs() {
+        live[v.index()] = true;
+    }
+    if with_updates {
+        for u in graph.updates() {
+            live[u.value.index()] = true;
+        }
+    }
+    let mut order = Vec::new();
+    for &id in graph.order().iter().rev() {
+        let node = graph.node(id);
+        if live[node.output.index()] {
+            for &v in &node.inputs {
+                live[v.index()] = true;
+            }
+            order.push(id);
+        }
+    }
+    order.reverse();
+    order
+}
+
 impl Plan {
     /// Verifies and compiles `graph` for its outputs; nodes no output needs are left out
     /// (state updates included).
@@ -52,8 +80,29 @@ impl Plan {
         Self::compile_with(graph, true)
     }
 
+    /// [`compile`](Plan::compile) (or, when `training`, [`compile_training`](Plan::compile_training))
+    /// without the graph passes ([`kiln_ir::passes::optimize`]): the graph's nodes exactly
+    /// as written, for comparing results and timings with and without the passes.
+    pub fn compile_unoptimized(graph: &Graph, training: bool) -> Result<Plan, EngineError> {
+        verify(graph)?;
+        Self::compile_verified(graph, graph, training)
+    }
+
+    /// Verifies `graph`, runs the graph passes on a copy (unless the environment variable
+    /// `KILN_GRAPH_PASSES` is `0`) and compiles the result.
     fn compile_with(graph: &Graph, with_updates: bool) -> Result<Plan, EngineError> {
         verify(graph)?;
+        if std::env::var_os("KILN_GRAPH_PASSES").is_some_and(|v| v == "0") {
+            return Self::compile_verified(graph, graph, with_updates);
+        }
+        let mut optimized = graph.clone();
+        kiln_ir::passes::optimize(&mut optimized)?;
+        Self::compile_verified(&optimized, graph, with_updates)
+    }
+
+    /// Compiles the verified `graph`, derived by passes from `written` (which keeps the
+    /// ids of the nodes it shares with `graph`).
+    fn compile_verified(graph: &Graph, written: &Graph, with_updates: bool) -> Result<Plan, EngineError> {
         let unsupported = |message: String| EngineError::Unsupported {
             engine: "burn".into(),
             message,
@@ -77,25 +126,12 @@ impl Plan {
         } else {
             Vec::new()
         };
-        // Only the nodes the outputs (and updates) need, in order.
-        let mut live = vec![false; n_values];
-        for &v in graph.outputs() {
-            live[v.index()] = true;
+        let order = live_order(graph, with_updates);
+        // A node's step index in the graph as written seeds its random numbers.
+        let mut seed_index = vec![u64::MAX; graph.nodes().len()];
+        for (i, id) in live_order(written, with_updates).into_iter().enumerate() {
+            seed_index[id.index()] = i as u64;
         }
-        for &(_, v) in &updates {
-            live[v] = true;
-        }
-        let mut order = Vec::new();
-        for &id in graph.order().iter().rev() {
-            let node = graph.node(id);
-            if live[node.output.index()] {
-                for &v in &node.inputs {
-                    live[v.index()] = true;
-                }
-                order.push(id);
-            }
-        }
-        order.reverse();
         // Last step that reads each value; outputs and updates are never released.
         let mut last_use = vec![None; n_values];
         for (i, &id) in order.iter().enumerate() {
@@ -128,6 +164,7 @@ impl Plan {
                     take,
                     out: node.output.index(),
                     label: node.label.clone(),
+                    seed_index: seed_index[id.index()],
                 }
             })
             .collect();
@@ -173,6 +210,34 @@ impl Plan {
     /// Checks host inputs against the graph inputs: count, rank and fixed dimensions, and
     /// converts element types where the graph expects another (as Keras casts inputs).
     pub fn prepare_inputs(&self, inputs: &[HostTensor]) -> Result<Vec<HostTensor>, EngineError> {
+        self.check_inputs(inputs)?;
+        Ok(inputs
+            .iter()
+            .zip(&self.inputs)
+            .map(|(t, (_, ty, _))| {
+                if t.dtype() == ty.dtype {
+                    t.clone()
+                } else {
+                    t.cast(ty.dtype)
+                }
+            })
+            .collect())
+    }
+
+    /// [`prepare_inputs`](Plan::prepare_inputs) taking the inputs by value: the same
+    /// checks (a few comparisons per input), and tensors whose element type already
+    /// matches are moved through rather than copied.
+    pub fn prepare_owned_inputs(&self, inputs: Vec<HostTensor>) -> Result<Vec<HostTensor>, EngineError> {
+        self.check_inputs(&inputs)?;
+        Ok(inputs
+            .into_iter()
+            .zip(&self.inputs)
+            .map(|(t, (_, ty, _))| if t.dtype() == ty.dtype { t } else { t.cast(ty.dtype) })
+            .collect())
+    }
+
+    /// Count, rank, fixed dimensions and equal batch sizes of host inputs.
+    fn check_inputs(&self, inputs: &[HostTensor]) -> Result<(), EngineError> {
         if inputs.len() != self.inputs.len() {
             return Err(EngineError::Input(format!(
                 "expected {} input tensor(s), received {}",
@@ -184,7 +249,7 @@ impl Plan {
         inputs
             .iter()
             .zip(&self.inputs)
-            .map(|(t, (_, ty, name))| {
+            .try_for_each(|(t, (_, ty, name))| {
                 if !ty.shape.accepts(t.shape()) {
                     return Err(EngineError::Input(format!(
                         "input '{name}': expected shape {}, received {}",
@@ -203,9 +268,8 @@ impl Plan {
                         _ => batch = Some(rows),
                     }
                 }
-                Ok(if t.dtype() == ty.dtype { t.clone() } else { t.cast(ty.dtype) })
+                Ok(())
             })
-            .collect()
     }
 
     /// Runs the plan on uploaded inputs and parameters; returns the outputs, in order,
@@ -236,7 +300,7 @@ impl Plan {
             let step_ctx = Ctx {
                 device: ctx.device,
                 training: ctx.training,
-                seed: ctx.seed ^ (i as u64).wrapping_mul(0x9E37_79B9),
+                seed: ctx.seed ^ step.seed_index.wrapping_mul(0x9E37_79B9),
             };
             let out = ops::lower(step, args, &step_ctx).map_err(|message| EngineError::Engine {
                 engine: "burn".into(),

@@ -1,7 +1,8 @@
 //! A model's parameters and optimizer state on one device, and running plans there.
 
 use crate::constraint;
-use crate::convert::{download, upload};
+use crate::convert::{download, upload, upload_owned};
+use crate::deferred::DeviceOutputs;
 use crate::device::EngineDevice;
 use crate::error::EngineError;
 use crate::optim;
@@ -55,7 +56,7 @@ fn engine_error(device: &EngineDevice, message: String) -> EngineError {
 }
 
 /// Runs `f`, turning an engine panic into an error that names the device.
-fn guarded<T>(device: &EngineDevice, f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
+pub(crate) fn guarded<T>(device: &EngineDevice, f: impl FnOnce() -> Result<T, EngineError>) -> Result<T, EngineError> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(payload) => {
@@ -303,21 +304,66 @@ impl Session {
     pub fn run(&self, plan: &Plan, inputs: &[HostTensor], mode: RunMode) -> Result<Vec<HostTensor>, EngineError> {
         self.check_plan(plan)?;
         let inputs = plan.prepare_inputs(inputs)?;
+        self.run_and_download(plan, inputs, mode)
+    }
+
+    /// [`run`](Session::run) taking the inputs by value: tensors of the right element
+    /// type are uploaded without a copy.
+    pub fn run_owned(
+        &self,
+        plan: &Plan,
+        inputs: Vec<HostTensor>,
+        mode: RunMode,
+    ) -> Result<Vec<HostTensor>, EngineError> {
+        self.check_plan(plan)?;
+        let inputs = plan.prepare_owned_inputs(inputs)?;
+        self.run_and_download(plan, inputs, mode)
+    }
+
+    /// [`run_owned`](Session::run_owned) leaving the outputs on the device: the first
+    /// element of each (losses and metrics are scalars), for
+    /// [`OutputSums`](crate::OutputSums) or a later [`DeviceOutputs::to_host`]. Nothing is
+    /// read back, so the device need not finish before this returns.
+    pub fn run_deferred(
+        &self,
+        plan: &Plan,
+        inputs: Vec<HostTensor>,
+        mode: RunMode,
+    ) -> Result<DeviceOutputs, EngineError> {
+        self.check_plan(plan)?;
+        let inputs = plan.prepare_owned_inputs(inputs)?;
         guarded(&self.device, || {
-            let device = self.device.burn();
-            let uploaded = inputs.iter().map(|t| upload(t, device)).collect();
-            let params = self.params.iter().cloned().map(Slot::F).collect();
-            let ctx = Ctx {
-                device,
-                training: mode.training,
-                seed: mode.seed,
-            };
-            let (outs, _) = plan.execute(uploaded, params, &ctx)?;
+            let outs = self.run_slots(plan, inputs, mode)?;
+            Ok(DeviceOutputs::new(&self.device, outs))
+        })
+    }
+
+    fn run_and_download(
+        &self,
+        plan: &Plan,
+        inputs: Vec<HostTensor>,
+        mode: RunMode,
+    ) -> Result<Vec<HostTensor>, EngineError> {
+        guarded(&self.device, || {
+            let outs = self.run_slots(plan, inputs, mode)?;
             outs.into_iter()
                 .zip(plan.output_ranks())
                 .map(|(o, r)| download(o, r))
                 .collect()
         })
+    }
+
+    /// Uploads checked inputs and runs `plan` without gradients (call inside `guarded`).
+    fn run_slots(&self, plan: &Plan, inputs: Vec<HostTensor>, mode: RunMode) -> Result<Vec<Slot>, EngineError> {
+        let device = self.device.burn();
+        let uploaded = inputs.into_iter().map(|t| upload_owned(t, device)).collect();
+        let params = self.params.iter().cloned().map(Slot::F).collect();
+        let ctx = Ctx {
+            device,
+            training: mode.training,
+            seed: mode.seed,
+        };
+        Ok(plan.execute(uploaded, params, &ctx)?.0)
     }
 
     /// Gradients of `plan`'s first output (a scalar) with respect to every float input and
@@ -383,7 +429,9 @@ impl Session {
 
     /// One training step: runs `plan` with gradients, back-propagates from its first
     /// output (a scalar loss) and updates every trainable parameter with `optimizer` at
-    /// learning rate `lr`. Returns all outputs as computed before the update.
+    /// learning rate `lr`. Returns all outputs as computed before the update (reading
+    /// them back waits for the device; see
+    /// [`train_step_deferred`](Session::train_step_deferred)).
     pub fn train_step(
         &mut self,
         plan: &Plan,
@@ -394,6 +442,41 @@ impl Session {
     ) -> Result<Vec<HostTensor>, EngineError> {
         self.check_plan(plan)?;
         let inputs = plan.prepare_inputs(inputs)?;
+        let outs = self.step(plan, inputs, optimizer, lr, mode)?;
+        guarded(&self.device, || download_outputs(outs, plan))
+    }
+
+    /// [`train_step`](Session::train_step) taking the inputs by value and leaving the
+    /// outputs on the device: nothing is read back, so on an engine with an asynchronous
+    /// queue (wgpu) the host goes on to the next step while this one runs. The returned
+    /// [`DeviceOutputs`] holds the first element of each output (the loss, per-output
+    /// losses and metrics are scalars); sum them with [`OutputSums`](crate::OutputSums)
+    /// and read back when needed. Inputs of the right element type are uploaded without
+    /// a copy.
+    pub fn train_step_deferred(
+        &mut self,
+        plan: &Plan,
+        inputs: Vec<HostTensor>,
+        optimizer: &OptimizerKind,
+        lr: f32,
+        mode: RunMode,
+    ) -> Result<DeviceOutputs, EngineError> {
+        self.check_plan(plan)?;
+        let inputs = plan.prepare_owned_inputs(inputs)?;
+        let outs = self.step(plan, inputs, optimizer, lr, mode)?;
+        guarded(&self.device, || Ok(DeviceOutputs::new(&self.device, outs)))
+    }
+
+    /// The training step on checked inputs; returns the outputs (detached from the
+    /// autodiff graph), still on the device.
+    fn step(
+        &mut self,
+        plan: &Plan,
+        inputs: Vec<HostTensor>,
+        optimizer: &OptimizerKind,
+        lr: f32,
+        mode: RunMode,
+    ) -> Result<Vec<Slot>, EngineError> {
         if self.optimizer.as_ref().is_none_or(|o| &o.kind != optimizer) {
             let slots = self
                 .params
@@ -417,7 +500,7 @@ impl Session {
         guarded(&device, || {
             let burn_device = device.burn();
             let tracked = self.tracked_params();
-            let uploaded = inputs.iter().map(|t| upload(t, burn_device)).collect();
+            let uploaded = inputs.into_iter().map(|t| upload_owned(t, burn_device)).collect();
             let ctx = Ctx {
                 device: burn_device,
                 training: mode.training,
@@ -454,7 +537,13 @@ impl Session {
                     self.params[i] = t.inner();
                 }
             }
-            download_outputs(outs, plan)
+            Ok(outs
+                .into_iter()
+                .map(|o| match o {
+                    Slot::F(t) => Slot::F(t.inner()),
+                    s => s,
+                })
+                .collect())
         })
     }
 }

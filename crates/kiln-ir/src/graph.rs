@@ -287,6 +287,28 @@ impl Graph {
         self.order = order;
     }
 
+    /// Makes every use of `old` (node operands, outputs, state updates, added losses) use
+    /// `new` instead (for passes). The two values must have the same type.
+    pub fn replace_uses(&mut self, old: ValueId, new: ValueId) -> Result<(), IrError> {
+        let (a, b) = (self.value_type(old)?, self.value_type(new)?);
+        if a != b {
+            return Err(IrError::Param {
+                name: old.to_string(),
+                message: format!("cannot replace a value of type {a} by {new} of type {b}"),
+            });
+        }
+        let swap = |v: &mut ValueId| {
+            if *v == old {
+                *v = new;
+            }
+        };
+        self.nodes.iter_mut().flat_map(|n| n.inputs.iter_mut()).for_each(swap);
+        self.outputs.iter_mut().for_each(swap);
+        self.updates.iter_mut().map(|u| &mut u.value).for_each(swap);
+        self.losses.iter_mut().for_each(swap);
+        Ok(())
+    }
+
     /// All parameters.
     pub fn params(&self) -> &[Param] {
         &self.params

@@ -97,6 +97,11 @@ impl HostTensor {
         &self.data
     }
 
+    /// The shape and the elements, taken apart without copying.
+    pub fn into_parts(self) -> (Vec<usize>, HostData) {
+        (self.shape, self.data)
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         match &self.data {

@@ -31,6 +31,7 @@ pub mod bench;
 pub mod callbacks;
 pub mod constraints;
 pub mod datasets;
+mod denormals;
 mod devices;
 mod error;
 mod fit;
@@ -55,6 +56,7 @@ pub mod regularizers;
 mod saving;
 mod summary;
 
+pub use denormals::{flush_denormals, set_flush_denormals};
 pub use devices::{Device, DeviceInfo, backends, devices};
 pub use error::{KilnError, Result};
 pub use fit::{Data, EvaluateOptions, FitOptions, LossArg, PredictOptions, ProgressBar};

@@ -3,6 +3,7 @@
 mod activation;
 mod conv;
 mod elementwise;
+pub(crate) mod im2col;
 mod linalg;
 mod random;
 mod reduce;

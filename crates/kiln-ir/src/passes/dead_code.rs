@@ -2,13 +2,10 @@
 
 use crate::graph::Graph;
 
-/// Drops from the order every node that does not contribute to an output.
-/// Returns how many nodes were dropped.
+/// Drops from the order every node that does not contribute to an output, a state
+/// update or an added loss. Returns how many nodes were dropped.
 pub fn remove_dead_nodes(graph: &mut Graph) -> usize {
-    let mut live = vec![false; graph.values().len()];
-    for &v in graph.outputs() {
-        live[v.index()] = true;
-    }
+    let mut live = super::rewrite::roots(graph);
     let mut keep = Vec::new();
     for &id in graph.order().iter().rev() {
         let node = graph.node(id);

@@ -50,6 +50,11 @@ impl CsvLogger {
 }
 
 impl Callback for CsvLogger {
+    /// Writes one row per epoch; batch logs are not read.
+    fn reads_batch_logs(&self) -> bool {
+        false
+    }
+
     fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
         self.keys.clear();
         self.lines.clear();

@@ -105,6 +105,11 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
+    /// Decides at the end of each epoch; batch logs are not read.
+    fn reads_batch_logs(&self) -> bool {
+        false
+    }
+
     fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
         self.wait = 0;
         self.stopped_epoch = None;

@@ -34,6 +34,11 @@ impl LearningRateScheduler {
 }
 
 impl Callback for LearningRateScheduler {
+    /// Acts at epoch boundaries; batch logs are not read.
+    fn reads_batch_logs(&self) -> bool {
+        false
+    }
+
     fn on_epoch_begin(&mut self, model: &mut Model, epoch: usize, _logs: &Logs) -> Result<()> {
         let lr = model.learning_rate()? as f64;
         let new_lr = (self.schedule)(epoch, lr);

@@ -73,8 +73,21 @@ pub trait Callback {
     fn on_batch_begin(&mut self, _model: &mut Model, _batch: usize, _logs: &Logs) -> Result<()> {
         Ok(())
     }
-    /// After each training batch, with the epoch's running averages.
+    /// After each training batch, with the epoch's running averages — when some callback
+    /// [reads batch logs](Callback::reads_batch_logs); otherwise the logs are empty on the
+    /// batches where `fit` did not read the values back.
     fn on_batch_end(&mut self, _model: &mut Model, _batch: usize, _logs: &Logs) -> Result<()> {
         Ok(())
+    }
+    /// Whether [`on_batch_end`](Callback::on_batch_end) reads its logs (Keras 3 asks the
+    /// same of a callback through `async_safe` and whether it overrides a batch hook).
+    ///
+    /// `fit` keeps the losses and metrics on the device and reads them back only when it
+    /// must — a read waits for the device, a stall per step on an asynchronous engine such
+    /// as wgpu. While any callback answers `true` (the default, so user callbacks get what
+    /// they always got) the values are read back after every batch. A callback whose batch
+    /// hooks ignore the logs, or that has none, should answer `false`.
+    fn reads_batch_logs(&self) -> bool {
+        true
     }
 }

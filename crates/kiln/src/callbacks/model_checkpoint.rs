@@ -266,6 +266,11 @@ fn fixed5(value: f64) -> String {
 }
 
 impl Callback for ModelCheckpoint {
+    /// Batch logs are read only when saving every few batches.
+    fn reads_batch_logs(&self) -> bool {
+        self.save_freq != SaveFreq::Epoch
+    }
+
     fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
         self.check()
     }

@@ -130,6 +130,11 @@ impl TensorBoard {
 }
 
 impl Callback for TensorBoard {
+    /// Batch logs are read only when writing them every few batches.
+    fn reads_batch_logs(&self) -> bool {
+        self.update_freq.every().is_some()
+    }
+
     fn on_train_begin(&mut self, _model: &mut Model, _logs: &Logs) -> Result<()> {
         if self.update_freq == UpdateFreq::Batches(0) {
             return Err(KilnError::Callback {

@@ -3,11 +3,11 @@
 use super::data::{Data, batches, conform};
 use super::options::{EvaluateOptions, PredictOptions};
 use super::progress::ProgressBar;
-use super::train::{Averages, scalars};
+use super::train::read_means;
 use crate::callbacks::Logs;
 use crate::error::{KilnError, Result};
 use crate::model::Model;
-use kiln_burn::RunMode;
+use kiln_burn::{OutputSums, RunMode};
 use kiln_ir::HostTensor;
 
 impl Model {
@@ -18,8 +18,12 @@ impl Model {
     }
 
     /// [`evaluate`](Model::evaluate) with options.
+    ///
+    /// The batches' losses and metrics are summed on the device and read back when the
+    /// progress bar redraws and at the end, as in [`fit`](Model::fit).
     pub fn evaluate_with(&self, x: impl Into<Data>, y: impl Into<Data>, options: EvaluateOptions) -> Result<Logs> {
         let (x, y) = self.conform_xy(x.into(), y.into())?;
+        crate::denormals::apply();
         if x.is_empty() {
             return Err(KilnError::Data(format!(
                 "model '{}': evaluate received an empty dataset (0 samples)",
@@ -41,15 +45,17 @@ impl Model {
         let compiled = self.compiled()?;
         let session = &self.built()?.session;
         let order: Vec<usize> = (0..x.len()).collect();
-        let mut averages = Averages::default();
+        let mut sums = OutputSums::new();
         for (i, idx) in batches(&order, batch_size).enumerate() {
             let mut inputs = x.rows(idx);
             inputs.extend(y.rows(idx));
-            let outs = session.run(&compiled.eval_plan, &inputs, RunMode::default())?;
-            averages.add(&scalars(&outs), idx.len());
-            bar.update(i + 1, &averages.logs(&compiled.log_names, ""));
+            let outs = session.run_deferred(&compiled.eval_plan, inputs, RunMode::default())?;
+            sums.add(&outs, idx.len())?;
+            if bar.due(i + 1) {
+                bar.update(i + 1, &read_means(&sums, &compiled.log_names)?.1);
+            }
         }
-        Ok(averages.logs(&compiled.log_names, ""))
+        Ok(read_means(&sums, &compiled.log_names)?.1)
     }
 
     /// The model's output for inputs `x`, in inference mode (batches of 32), for a model
@@ -77,10 +83,11 @@ impl Model {
     pub fn predict_multi(&self, x: impl Into<Data>, options: PredictOptions) -> Result<Vec<HostTensor>> {
         let built = self.built()?;
         let x = self.prediction_inputs(x.into(), "predict received an empty dataset")?;
+        crate::denormals::apply();
         let order: Vec<usize> = (0..x.len()).collect();
         let mut parts: Vec<Vec<HostTensor>> = vec![Vec::new(); built.outputs.len()];
         for idx in batches(&order, options.batch_size) {
-            let outs = built.session.run(&built.plan, &x.rows(idx), RunMode::default())?;
+            let outs = built.session.run_owned(&built.plan, x.rows(idx), RunMode::default())?;
             for (p, o) in parts.iter_mut().zip(outs) {
                 p.push(o);
             }

@@ -3,6 +3,8 @@
 mod compile;
 mod data;
 mod evaluate;
+#[cfg(test)]
+mod loop_tests;
 mod on_batch;
 mod options;
 mod progress;

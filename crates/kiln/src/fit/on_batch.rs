@@ -31,6 +31,7 @@ impl Model {
     pub fn predict_on_batch(&self, x: impl Into<Data>) -> Result<Vec<HostTensor>> {
         let built = self.built()?;
         let x = self.prediction_inputs(x.into(), "predict_on_batch received an empty batch")?;
-        Ok(built.session.run(&built.plan, &x.0, RunMode::default())?)
+        crate::denormals::apply();
+        Ok(built.session.run_owned(&built.plan, x.0, RunMode::default())?)
     }
 }

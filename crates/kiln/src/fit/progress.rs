@@ -91,15 +91,19 @@ impl ProgressBar {
         }
     }
 
+    /// Whether [`update`](ProgressBar::update) would redraw the bar at step `current`: only
+    /// with `verbose=1` on a terminal, and as Keras's `Progbar` at most every 0.05 s
+    /// except at the last step. `fit` reads the logs back from the device only then.
+    pub fn due(&self, current: usize) -> bool {
+        self.verbose == 1 && self.tty && (current >= self.target || self.last.is_none_or(|t| t.elapsed() >= INTERVAL))
+    }
+
     /// Shows step `current` (1-based) with the running `logs`.
     pub fn update(&mut self, current: usize, logs: &Logs) {
-        if self.verbose != 1 || !self.tty {
+        if !self.due(current) {
             return;
         }
         let now = Instant::now();
-        if self.last.is_some_and(|t| now - t < INTERVAL) && current < self.target {
-            return;
-        }
         self.last = Some(now);
         let elapsed = (now - self.start).as_secs_f64();
         let per = elapsed / current.max(1) as f64;

@@ -7,32 +7,18 @@ use crate::callbacks::{Callback, History, Logs};
 use crate::error::{KilnError, Result};
 use crate::losses::Loss;
 use crate::model::Model;
-use kiln_burn::RunMode;
+use kiln_burn::{DeviceOutputs, OutputSums, RunMode};
 use kiln_ir::{HostTensor, Rng};
+use std::sync::mpsc;
 
-/// Sums of batch values weighted by batch size, for epoch averages.
-#[derive(Default)]
-pub(crate) struct Averages {
-    sums: Vec<f64>,
-    count: usize,
-}
+/// Batches gathered ahead of the training step by the worker thread.
+const PREFETCH: usize = 1;
 
-impl Averages {
-    pub fn add(&mut self, values: &[f64], n: usize) {
-        self.sums.resize(values.len(), 0.0);
-        for (s, v) in self.sums.iter_mut().zip(values) {
-            *s += v * n as f64;
-        }
-        self.count += n;
-    }
-
-    pub fn logs(&self, names: &[String], prefix: &str) -> Logs {
-        names
-            .iter()
-            .zip(&self.sums)
-            .map(|(k, s)| (format!("{prefix}{k}"), s / self.count.max(1) as f64))
-            .collect()
-    }
+/// The weighted means in `sums`, read back from the device, named by `names`.
+pub(crate) fn read_means(sums: &OutputSums, names: &[String]) -> Result<(Vec<f64>, Logs)> {
+    let means = sums.means()?;
+    let logs = names.iter().cloned().zip(means.iter().copied()).collect();
+    Ok((means, logs))
 }
 
 pub(crate) fn scalars(outs: &[HostTensor]) -> Vec<f64> {
@@ -77,6 +63,19 @@ impl Model {
     /// Training stops early when a callback sets [`stop_training`](Model::stop_training),
     /// and cleanly (with a message, `History::stop_reason` set) when the loss becomes
     /// NaN or infinite.
+    ///
+    /// Host synchronisation: the losses and metrics of each step stay on the device,
+    /// summed there weighted by batch size (as Keras's metric accumulators), and are read
+    /// back — which waits for the device — only when the progress bar redraws (`verbose=1`
+    /// on a terminal, at most every 0.05 s as Keras's), at the end of each epoch, and after
+    /// every batch while a callback [reads batch logs](crate::callbacks::Callback::reads_batch_logs).
+    /// The NaN/infinite-loss check runs on each read-back, so without such a callback an
+    /// invalid loss ends the epoch at the next read-back rather than at its own batch
+    /// (add [`TerminateOnNaN`](crate::callbacks::TerminateOnNaN) to check every batch).
+    /// Each batch's rows are gathered on a worker thread while the previous step runs;
+    /// order, shuffling and per-step seeds do not depend on it. Denormal floats are
+    /// flushed to zero on the training threads unless
+    /// [`set_flush_denormals(false)`](crate::set_flush_denormals).
     pub fn fit(&mut self, x: impl Into<Data>, y: impl Into<Data>, mut options: FitOptions) -> Result<History> {
         let (x, y) = self.conform_xy(x.into(), y.into())?;
         if x.is_empty() {
@@ -116,6 +115,7 @@ impl Model {
             }
             None => ((0..n).collect(), None),
         };
+        crate::denormals::apply();
         let mut callbacks = std::mem::take(&mut options.callbacks);
         let result = self.fit_loop(&x, &y, &train_idx, validation.as_ref(), &options, &mut callbacks);
         options.callbacks = callbacks;
@@ -133,6 +133,7 @@ impl Model {
     ) -> Result<History> {
         let mut history = History::default();
         let log_names = self.compiled()?.log_names.clone();
+        let reads_batch_logs = callbacks.iter().any(|cb| cb.reads_batch_logs());
         let steps = train_idx.len().div_ceil(options.batch_size);
         let fit_seed = self.fit_seed(options.initial_epoch)?;
         self.stop_training = false;
@@ -153,35 +154,81 @@ impl Model {
                 Rng::stream(fit_seed, epoch as u64).shuffle(&mut order);
             }
             let mut bar = ProgressBar::new(steps, options.verbose);
-            let mut averages = Averages::default();
+            let mut sums = OutputSums::new();
+            // The logs as read back after the last step, if that step was read back.
+            let mut fresh: Option<Logs> = None;
             let mut invalid = None;
-            for (batch, idx) in batches(&order, options.batch_size).enumerate() {
-                for cb in callbacks.iter_mut() {
-                    cb.on_batch_begin(self, batch, &empty)?;
+            let invalid_loss = |batch: usize, loss: f64| {
+                format!(
+                    "Epoch {}, batch {batch}: invalid loss ({loss}), terminating training",
+                    epoch + 1
+                )
+            };
+            std::thread::scope(|scope| -> Result<()> {
+                // The worker gathers each batch's rows while the previous step runs; the
+                // bounded channel keeps it at most PREFETCH batches ahead and ends it when
+                // the loop stops early (the receiver is dropped).
+                let (tx, rx) = mpsc::sync_channel::<Vec<HostTensor>>(PREFETCH);
+                let (order, batch_size) = (&order, options.batch_size);
+                scope.spawn(move || {
+                    for idx in batches(order, batch_size) {
+                        let mut inputs = x.rows(idx);
+                        inputs.extend(y.rows(idx));
+                        if tx.send(inputs).is_err() {
+                            break;
+                        }
+                    }
+                });
+                for (batch, idx) in batches(order, batch_size).enumerate() {
+                    for cb in callbacks.iter_mut() {
+                        cb.on_batch_begin(self, batch, &empty)?;
+                    }
+                    let inputs = rx.recv().map_err(|_| {
+                        KilnError::Data(format!(
+                            "model '{}': the thread gathering batch {batch} stopped",
+                            self.name
+                        ))
+                    })?;
+                    let seed = Rng::stream(fit_seed ^ 0xD1B5_4A32_D192_ED03, (epoch * steps + batch) as u64).next_u64();
+                    let outputs = self.train_batch_deferred(inputs, seed)?;
+                    sums.add(&outputs, idx.len())?;
+                    fresh = None;
+                    let draw = bar.due(batch + 1);
+                    let logs = if reads_batch_logs || draw {
+                        let (means, logs) = read_means(&sums, &log_names)?;
+                        if let Some(&loss) = means.first()
+                            && !loss.is_finite()
+                        {
+                            invalid = Some(invalid_loss(batch, loss));
+                        }
+                        bar.update(batch + 1, &logs);
+                        fresh = Some(logs.clone());
+                        logs
+                    } else {
+                        Logs::new()
+                    };
+                    for cb in callbacks.iter_mut() {
+                        cb.on_batch_end(self, batch, &logs)?;
+                    }
+                    if invalid.is_some() || self.stop_training {
+                        break;
+                    }
                 }
-                let mut inputs = x.rows(idx);
-                inputs.extend(y.rows(idx));
-                let seed = Rng::stream(fit_seed ^ 0xD1B5_4A32_D192_ED03, (epoch * steps + batch) as u64).next_u64();
-                let values = self.train_batch(&inputs, seed)?;
-                averages.add(&values, idx.len());
-                let logs = averages.logs(&log_names, "");
-                bar.update(batch + 1, &logs);
-                for cb in callbacks.iter_mut() {
-                    cb.on_batch_end(self, batch, &logs)?;
+                Ok(())
+            })?;
+            epoch_logs = match fresh {
+                Some(logs) => logs,
+                None => {
+                    let (means, logs) = read_means(&sums, &log_names)?;
+                    if invalid.is_none()
+                        && let Some(&loss) = means.first()
+                        && !loss.is_finite()
+                    {
+                        invalid = Some(invalid_loss(sums.added().saturating_sub(1), loss));
+                    }
+                    logs
                 }
-                if !values[0].is_finite() {
-                    invalid = Some(format!(
-                        "Epoch {}, batch {batch}: invalid loss ({}), terminating training",
-                        epoch + 1,
-                        values[0]
-                    ));
-                    break;
-                }
-                if self.stop_training {
-                    break;
-                }
-            }
-            epoch_logs = averages.logs(&log_names, "");
+            };
             if invalid.is_none()
                 && let Some((vx, vy)) = validation
             {
@@ -211,8 +258,27 @@ impl Model {
         Ok(history)
     }
 
+    /// One optimizer step on a batch, its outputs left on the device.
+    fn train_batch_deferred(&mut self, inputs: Vec<HostTensor>, seed: u64) -> Result<DeviceOutputs> {
+        let compiled = self
+            .compiled
+            .as_ref()
+            .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
+        let built = self
+            .built
+            .as_mut()
+            .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
+        Ok(built.session.train_step_deferred(
+            &compiled.plan,
+            inputs,
+            &compiled.optimizer.kind,
+            compiled.optimizer.learning_rate,
+            RunMode { training: true, seed },
+        )?)
+    }
+
     /// One optimizer step on a batch; returns the values of the training graph's outputs.
-    fn train_batch(&mut self, inputs: &[HostTensor], seed: u64) -> Result<Vec<f64>> {
+    pub(crate) fn train_batch(&mut self, inputs: &[HostTensor], seed: u64) -> Result<Vec<f64>> {
         let compiled = self
             .compiled
             .as_ref()
@@ -235,6 +301,7 @@ impl Model {
     /// `train_on_batch`); returns the logs computed before the update.
     pub fn train_on_batch(&mut self, x: impl Into<Data>, y: impl Into<Data>) -> Result<Logs> {
         let (x, y) = self.conform_xy(x.into(), y.into())?;
+        crate::denormals::apply();
         let mut inputs = x.0;
         inputs.extend(y.0);
         let values = self.train_batch(&inputs, crate::random::next_seed())?;

@@ -584,22 +584,31 @@ pub(crate) fn run(
     let per_gate = recurrent_rate > 0.0 && !matches!(cell, Cell::Simple);
     let input_masks = if per_gate { gates } else { 1 };
 
-    // The input projections of every step at once: x W (+ b), (batch, timesteps, gates * u).
-    let xw = if input_masks > 1 && rate > 0.0 && rate < 1.0 {
+    // The input projections x_t W (+ b), (batch, gates * u). Each step projects its own
+    // slice of the input rather than slicing one projection of every step at once: the
+    // gradient of a slice is a zero tensor of its source's full size, so slicing the
+    // (batch, timesteps, gates * u) projection costs O(timesteps²) in the backward pass,
+    // while slices of an input that needs no gradient (a model input) cost nothing.
+    let projected_once = if input_masks > 1 && rate > 0.0 && rate < 1.0 {
         let mut parts = Vec::new();
         for g in 0..gates {
             let xg = dropout(ctx, x, rate, vec![1])?;
             let kg = columns(ctx, kernel, g * u..(g + 1) * u)?;
             parts.push(ctx.matmul(xg, kg)?);
         }
-        ctx.concat(&parts, 2)?
+        Some(ctx.concat(&parts, 2)?)
     } else {
-        let xd = dropout(ctx, x, rate, vec![1])?;
-        ctx.matmul(xd, kernel)?
+        None
     };
-    let xw = match input_bias {
-        Some(b) => ctx.bias_add(xw, b)?,
-        None => xw,
+    let xd = match projected_once {
+        Some(_) => x,
+        None => dropout(ctx, x, rate, vec![1])?,
+    };
+    let features = ctx.shape(x)?.last().flatten();
+    // Inputs whose feature count is unknown are projected at once.
+    let projected_once = match (projected_once, features) {
+        (None, None) => Some(ctx.matmul(xd, kernel)?),
+        (p, _) => p,
     };
 
     let order: Vec<usize> = if a.go_backwards {
@@ -608,8 +617,21 @@ pub(crate) fn run(
         (0..steps).collect()
     };
     let step_input = |ctx: &mut EmitContext, t: usize| -> Result<ValueId> {
-        let s = ctx.slice(xw, 1, t, t + 1)?;
-        ctx.reshape(s, Shape::batched([gates * u]))
+        let xw = match projected_once {
+            Some(xw) => {
+                let s = ctx.slice(xw, 1, t, t + 1)?;
+                ctx.reshape(s, Shape::batched([gates * u]))?
+            }
+            None => {
+                let s = ctx.slice(xd, 1, t, t + 1)?;
+                let xt = ctx.reshape(s, Shape::batched([features.unwrap_or(0)]))?;
+                ctx.matmul(xt, kernel)?
+            }
+        };
+        match input_bias {
+            Some(b) => ctx.bias_add(xw, b),
+            None => Ok(xw),
+        }
     };
     let first = step_input(ctx, order[0])?;
     // Zero initial states, (batch, u), made from the first step's values.

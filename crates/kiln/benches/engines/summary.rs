@@ -1,0 +1,108 @@
+//! The medians the benchmarks measured, and the summary table printed after the run.
+//!
+//! Each benchmark routine records, per call, the mean time of one iteration (a criterion
+//! sample); the median of the measured samples is criterion's median estimate.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Which half of a comparison a time belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Side {
+    /// Kiln.
+    Kiln,
+    /// Hand-written Burn.
+    Burn,
+}
+
+/// What was timed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Task {
+    /// One training step.
+    Train,
+    /// One prediction on one batch.
+    Predict,
+}
+
+impl Task {
+    /// The name in group ids (`mlp/flex/train`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Train => "train",
+            Task::Predict => "predict",
+        }
+    }
+}
+
+/// Milliseconds per iteration of each call of one benchmark routine.
+#[derive(Default)]
+pub struct Samples(Vec<f64>);
+
+impl Samples {
+    /// Runs `f` `iters` times, records the mean milliseconds per run, returns the total.
+    pub fn time(&mut self, iters: u64, mut f: impl FnMut()) -> Duration {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        let elapsed = start.elapsed();
+        self.0.push(elapsed.as_secs_f64() * 1000.0 / iters.max(1) as f64);
+        elapsed
+    }
+
+    /// The median of the last `n` samples (criterion's measurement follows its warm-up
+    /// calls); `None` when nothing was recorded (a filtered-out benchmark).
+    pub fn median_of_last(&self, n: usize) -> Option<f64> {
+        let mut last: Vec<f64> = self.0[self.0.len().saturating_sub(n)..].to_vec();
+        last.sort_by(f64::total_cmp);
+        match last.len() {
+            0 => None,
+            k if k % 2 == 1 => Some(last[k / 2]),
+            k => Some((last[k / 2 - 1] + last[k / 2]) / 2.0),
+        }
+    }
+}
+
+/// Medians by (model, engine), task and side, in the order the benchmarks ran.
+#[derive(Default)]
+pub struct Results {
+    rows: Vec<(String, String)>,
+    medians: BTreeMap<(String, String, Task, Side), f64>,
+}
+
+impl Results {
+    /// Records the median milliseconds of one benchmark.
+    pub fn record(&mut self, model: &str, engine: &str, task: Task, side: Side, ms: f64) {
+        let row = (model.to_string(), engine.to_string());
+        if !self.rows.contains(&row) {
+            self.rows.push(row);
+        }
+        self.medians.insert((model.into(), engine.into(), task, side), ms);
+    }
+
+    fn get(&self, model: &str, engine: &str, task: Task, side: Side) -> Option<f64> {
+        self.medians.get(&(model.into(), engine.into(), task, side)).copied()
+    }
+
+    /// The summary table (Markdown): per model and engine, median milliseconds of Kiln and
+    /// Burn and their ratio, for the training step and for predict; `-` where not measured.
+    pub fn table(&self, batch: usize) -> String {
+        let mut out = format!("Kiln against hand-written Burn: median ms per batch of {batch}\n\n");
+        out.push_str(
+            "| model | engine | train Kiln ms | train Burn ms | train Kiln ÷ Burn | predict Kiln ms | predict Burn ms | predict Kiln ÷ Burn |\n",
+        );
+        out.push_str("|---|---|--:|--:|--:|--:|--:|--:|\n");
+        let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+        for (model, engine) in &self.rows {
+            out.push_str(&format!("| {model} | {engine} |"));
+            for task in [Task::Train, Task::Predict] {
+                let kiln = self.get(model, engine, task, Side::Kiln);
+                let burn = self.get(model, engine, task, Side::Burn);
+                let ratio = kiln.zip(burn).map_or("-".to_string(), |(k, b)| format!("{:.2}", k / b));
+                out.push_str(&format!(" {} | {} | {ratio} |", ms(kiln), ms(burn)));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
