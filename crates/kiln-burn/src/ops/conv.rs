@@ -47,7 +47,7 @@ pub(crate) fn conv(
         3 => {
             let (dims, x) = at_rank::<3>(x, 3);
             let (kdims, k) = at_rank::<3>(kernel, 3);
-            if unfolds(&x.device(), &kdims, groups, x.is_tracked() || k.is_tracked()) {
+            if unfolds(&x.device(), groups, x.is_tracked() || k.is_tracked()) {
                 // A 1-D convolution is a 2-D one over a height of 1.
                 let x = x.reshape([dims[0], dims[1], 1, dims[2]]);
                 let k = k.reshape([kdims[0], kdims[1], 1, kdims[2]]);
@@ -66,8 +66,8 @@ pub(crate) fn conv(
         }
         4 => {
             let (_, x) = at_rank::<4>(x, 4);
-            let (kdims, k) = at_rank::<4>(kernel, 4);
-            if unfolds(&x.device(), &kdims, groups, x.is_tracked() || k.is_tracked()) {
+            let (_, k) = at_rank::<4>(kernel, 4);
+            if unfolds(&x.device(), groups, x.is_tracked() || k.is_tracked()) {
                 let geometry = im2col::Geometry {
                     strides: arr(strides)?,
                     padding: pairs(padding)?,
@@ -83,16 +83,15 @@ pub(crate) fn conv(
 }
 
 /// Whether a convolution runs as patches times a matrix ([`im2col`]) instead of the
-/// engine's own kernel. Chosen by measurement (`cargo bench -p kiln-burn --bench convolution`,
-/// batch 128, 2 cores): only on ndarray, whose direct convolution trains 2.6× (3×3 over 1
-/// channel) to 17× (3×3 over 32 channels) slower than im2col. Without gradients its
-/// kernel still wins on small patches (9.8 against 43 ms for 3×3 over 1 channel) but not
-/// on large ones (195 against 172 ms for 3×3 over 32 channels). flex's kernel is im2col
-/// with a tiled GEMM already, faster than this formulation; libtorch and the GPU engines
-/// have their own tuned kernels. Grouped convolutions keep the engine's kernel.
-fn unfolds(device: &burn::tensor::Device, kernel_dims: &[usize], groups: usize, tracked: bool) -> bool {
-    let patch: usize = kernel_dims[1..].iter().product();
-    groups == 1 && Engine::of(device) == Engine::NdArray && (tracked || patch >= 64)
+/// engine's own kernel. Chosen by measurement (`cargo bench -p kiln-burn --bench convolution`
+/// and `cargo bench -p kiln --bench engines`, batch 128, 2 cores): only on ndarray and only
+/// with gradients, where ndarray's direct convolution trains 2.6× (3×3 over 1 channel) to
+/// 17× (3×3 over 32 channels) slower than im2col. Without gradients ndarray's own kernel
+/// wins (the CNN predicts 4.6× slower through im2col). flex's kernel is im2col with a
+/// tiled GEMM already, faster than this formulation; libtorch and the GPU engines have
+/// their own tuned kernels. Grouped convolutions keep the engine's kernel.
+fn unfolds(device: &burn::tensor::Device, groups: usize, tracked: bool) -> bool {
+    groups == 1 && tracked && Engine::of(device) == Engine::NdArray
 }
 
 /// The full transposed convolution: `x [N, C, *spatial]`, kernel `[C, O / groups, *window]`.
