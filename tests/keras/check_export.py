@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load the .keras files Kiln exported with Keras and compare Keras's predictions.
 
-    KILN_EXPORT_DIR=/tmp/kiln-export cargo test -p kiln --test keras_files
+    KILN_EXPORT_DIR=/tmp/kiln-export cargo test -p kiln --test integration keras_files::
     KERAS_BACKEND=jax JAX_PLATFORMS=cpu \
         /work/venvs/keras/bin/python tests/keras/check_export.py /tmp/kiln-export
 

@@ -4,7 +4,7 @@ counts (trainable / non-trainable) and each layer's output shapes against the go
 make_model_configs.py.
 
 Run:
-  KILN_EXPORT_DIR=/tmp/kiln_export cargo test -p kiln --test keras_model_config
+  KILN_EXPORT_DIR=/tmp/kiln_export cargo test -p kiln --test integration keras_model_config::
   KERAS_BACKEND=jax JAX_PLATFORMS=cpu /work/venvs/keras/bin/python tests/keras/check_model_configs.py /tmp/kiln_export
 """
 

@@ -1,7 +1,7 @@
 """Reads the event files Kiln's TensorBoard callback wrote with TensorBoard's own reader
 (EventAccumulator) and compares them with the History the Rust test saw.
 
-    KILN_TB_DIR=/tmp/kiln-tb cargo test -p kiln --test tensorboard epoch_batch_and_histogram
+    KILN_TB_DIR=/tmp/kiln-tb cargo test -p kiln --test integration tensorboard::epoch_batch_and_histogram
     /work/venvs/tb/bin/python tests/tensorboard/check_events.py /tmp/kiln-tb
 
 The directory holds logs/ (train/ and validation/) and history.json, both written by

@@ -4,7 +4,9 @@
 
 use burn::tensor::Device;
 use kiln_burn::{EngineDevice, Plan, RunMode, Session};
-use kiln_ir::passes::{collapse_reshapes, fold_constants, optimize, remove_dead_nodes, sink_transposes};
+use kiln_ir::passes::{
+    collapse_reshapes, fold_constants, fuse_conv_bias, optimize, remove_dead_nodes, sink_transposes,
+};
 use kiln_ir::{
     Activation, BinaryOp, CompareOp, Graph, HostTensor, Initializer, Op, PoolKind, ReduceOp, Rng, Shape, TensorType,
     UnaryOp, ValueId, verify,
@@ -224,6 +226,43 @@ fn sinking_transposes_in_a_cnn_keeps_outputs_and_gradients() {
         ]
     );
     let x = random(&mut Rng::new(7), &[2, 6, 6, 2]);
+    assert_same_numbers(&g, &after, &[x]);
+}
+
+#[test]
+fn fusing_the_conv_bias_keeps_outputs_and_gradients() {
+    // On ndarray the gradients run through the im2col convolution and the outputs through
+    // ndarray's own kernel; flex's kernel adds the bias itself.
+    let g = cnn();
+    let mut after = g.clone();
+    assert_eq!(fuse_conv_bias(&mut after).unwrap(), 1);
+    remove_dead_nodes(&mut after);
+    assert_eq!(
+        ops(&after),
+        [
+            "transpose",
+            "conv",
+            "transpose",
+            "relu",
+            "transpose",
+            "max_pool",
+            "transpose",
+            "reshape",
+            "square",
+            "reduce_sum"
+        ]
+    );
+    let conv = after
+        .order()
+        .iter()
+        .map(|&id| after.node(id))
+        .find(|n| n.op.name() == "conv");
+    assert_eq!(
+        conv.unwrap().inputs.len(),
+        3,
+        "the bias is the convolution's third operand"
+    );
+    let x = random(&mut Rng::new(11), &[2, 6, 6, 2]);
     assert_same_numbers(&g, &after, &[x]);
 }
 

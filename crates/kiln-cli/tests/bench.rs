@@ -1,7 +1,7 @@
 //! `kiln bench` as a user runs it, and the `train_on_batch` / `predict_on_batch` steps it
 //! times.
 
-mod common;
+use crate::common;
 use common::{assert_error, fresh_dir, kiln, s, stdout};
 
 use kiln::optimizers::Sgd;

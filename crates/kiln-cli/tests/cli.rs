@@ -1,6 +1,6 @@
 //! The `kiln` binary as a user runs it.
 
-mod common;
+use crate::common;
 use common::{assert_error, fresh_dir, kiln, s, stdout};
 
 use kiln::prelude::*;

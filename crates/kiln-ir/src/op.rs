@@ -358,8 +358,12 @@ pub enum Op {
         stddev: f32,
     },
     /// Convolution over 1 or 2 spatial axes, channels first: input `[N, C, *spatial]`,
-    /// kernel `[O, C / groups, *window]`, output `[N, O, *out]` with
+    /// kernel `[O, C / groups, *window]`, an optional third operand, a bias `[O]` added at
+    /// every output position, and output `[N, O, *out]` with
     /// `out = (in + pad_begin + pad_end - dilation * (window - 1) - 1) / stride + 1`.
+    /// Layers emit it without a bias; the graph passes fuse a following bias add into it
+    /// ([`passes::fuse_conv_bias`](crate::passes::fuse_conv_bias)), as the engines' own
+    /// convolutions take one.
     Conv {
         /// Stride per spatial axis.
         strides: Vec<usize>,
@@ -535,7 +539,8 @@ impl Op {
         if attrs.is_empty() { attrs } else { format!("[{attrs}]") }
     }
 
-    /// How many operands the op takes; `None` for any number ≥ 1.
+    /// How many operands the op takes; `None` where that varies: any number ≥ 1 for a
+    /// concatenation, 2 or 3 for a convolution (its inference checks which).
     pub fn arity(&self) -> Option<usize> {
         match self {
             Op::Constant { .. } => Some(0),
@@ -543,11 +548,10 @@ impl Op {
             | Op::Binary { .. }
             | Op::BiasAdd
             | Op::Compare { .. }
-            | Op::Conv { .. }
             | Op::ConvTranspose { .. }
             | Op::Gather
             | Op::IfTraining => Some(2),
-            Op::Concat { .. } => None,
+            Op::Concat { .. } | Op::Conv { .. } => None,
             _ => Some(1),
         }
     }

@@ -12,7 +12,16 @@ pub(crate) fn infer(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, Strin
             padding,
             dilation,
             groups,
-        } => conv(inputs[0], inputs[1], strides, padding, dilation, *groups),
+        } => {
+            let out = match inputs {
+                [x, k] | [x, k, _] => conv(x, k, strides, padding, dilation, *groups)?,
+                _ => return Err(format!("expected 2 or 3 operands, received {}", inputs.len())),
+            };
+            if let [_, _, bias] = inputs {
+                conv_bias(bias, &out)?;
+            }
+            Ok(out)
+        }
         Op::ConvTranspose {
             strides,
             dilation,
@@ -88,6 +97,21 @@ fn window_output(len: Dim, pad: (usize, usize), window: usize, stride: usize) ->
         ));
     }
     Ok(Some((padded - window) / stride + 1))
+}
+
+/// A convolution's bias: an f32 vector of its output channels.
+fn conv_bias(bias: &TensorType, out: &TensorType) -> Result<(), String> {
+    f32_operand(bias)?;
+    let channels = out.shape.0[1];
+    let fits =
+        bias.shape.rank() == 1 && (bias.shape.0[0] == channels || bias.shape.0[0].is_none() || channels.is_none());
+    if !fits {
+        let expected = channels.map_or("?".to_string(), |c| c.to_string());
+        return Err(format!(
+            "the bias must be a vector of the {expected} output channels, received {bias}"
+        ));
+    }
+    Ok(())
 }
 
 fn conv(
@@ -267,6 +291,27 @@ mod tests {
 
     fn t(shape: Shape) -> TensorType {
         TensorType::f32(shape)
+    }
+
+    #[test]
+    fn a_conv_bias_is_a_vector_of_the_output_channels() {
+        let (x, k) = (t(Shape::batched([3, 8, 7])), t(Shape::fixed([4, 3, 3, 3])));
+        let op = Op::Conv {
+            strides: vec![1, 1],
+            padding: vec![(0, 0), (0, 0)],
+            dilation: vec![1, 1],
+            groups: 1,
+        };
+        let out = t(Shape::batched([4, 6, 5]));
+        assert_eq!(op.infer(&[&x, &k, &t(Shape::fixed([4]))]).unwrap(), out);
+        let wrong = op.infer(&[&x, &k, &t(Shape::fixed([3]))]).unwrap_err();
+        assert_eq!(
+            wrong,
+            "the bias must be a vector of the 4 output channels, received f32[3]"
+        );
+        let four = op.infer(&[&x, &k, &t(Shape::fixed([4])), &t(Shape::fixed([4]))]);
+        assert_eq!(four.unwrap_err(), "expected 2 or 3 operands, received 4");
+        assert_eq!(op.infer(&[&x]).unwrap_err(), "expected 2 or 3 operands, received 1");
     }
 
     #[test]

@@ -439,6 +439,31 @@ fn samples(proto: &Op, v: &mut Values) -> Vec<Sample> {
                         fixed(v.signed(&[6, 1, 3, 3], 1.0)),
                     ],
                 ),
+                // With the bias operand the graph passes fuse in, over 1 and 2 axes and grouped.
+                sample(
+                    conv(vec![2], vec![(1, 0)], vec![1], 1),
+                    vec![
+                        batched(v.signed(&[2, 3, 7], 1.0)),
+                        fixed(v.signed(&[4, 3, 3], 1.0)),
+                        fixed(v.signed(&[4], 1.0)),
+                    ],
+                ),
+                sample(
+                    conv(vec![1, 1], vec![(1, 1), (0, 1)], vec![1, 1], 1),
+                    vec![
+                        batched(v.signed(&[2, 2, 5, 4], 1.0)),
+                        fixed(v.signed(&[3, 2, 3, 3], 1.0)),
+                        fixed(v.signed(&[3], 1.0)),
+                    ],
+                ),
+                sample(
+                    conv(vec![1, 1], vec![(1, 1), (1, 1)], vec![1, 1], 3),
+                    vec![
+                        batched(v.signed(&[2, 3, 5, 5], 1.0)),
+                        fixed(v.signed(&[6, 1, 3, 3], 1.0)),
+                        fixed(v.signed(&[6], 1.0)),
+                    ],
+                ),
             ]
         }
         Op::ConvTranspose { .. } => {

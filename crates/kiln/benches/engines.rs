@@ -5,7 +5,8 @@
 //! groups: `MODEL/ENGINE/train` (a Kiln `train_on_batch` against a hand-written Burn step)
 //! and `MODEL/ENGINE/predict` (a Kiln `predict_on_batch` against a Burn forward on the plain
 //! device, the result read back to the host on both sides). After the run a table of the
-//! medians and their ratios is printed.
+//! medians and their ratios is printed, and one of the peak resident memory of predict on
+//! each side, each measured in a fresh process (`engines/peak_memory.rs`).
 //!
 //! ```text
 //! cargo bench -p kiln --bench engines                      # ndarray and flex
@@ -24,6 +25,8 @@ mod data;
 mod models_burn;
 #[path = "engines/models_kiln.rs"]
 mod models_kiln;
+#[path = "engines/peak_memory.rs"]
+mod peak_memory;
 #[path = "engines/summary.rs"]
 mod summary;
 
@@ -53,6 +56,9 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    /// Every model, in the order they run.
+    const ALL: [ModelKind; 3] = [ModelKind::Mlp, ModelKind::Cnn, ModelKind::Lstm];
+
     /// The name in group ids and the table.
     fn name(self) -> &'static str {
         match self {
@@ -203,14 +209,69 @@ fn record(results: &mut Results, case: &Case<'_>, task: Task, samples: usize, ki
     }
 }
 
+/// Builds `kind` on one side (`make` builds the Burn model) and predicts `batch`
+/// [`peak_memory::RUNS`] times: the work of a peak-memory child.
+fn predict_only<N: Net<D>, const D: usize>(
+    kind: ModelKind,
+    engine: &Engine,
+    side: Side,
+    batch: &Batch,
+    shape: [usize; D],
+    make: impl FnOnce(&burn::tensor::Device) -> N,
+) {
+    match side {
+        Side::Kiln => {
+            let model = models_kiln::model(kind, &engine.device).expect("Kiln model");
+            let (x, _) = models_kiln::inputs(kind, batch).expect("Kiln inputs");
+            for _ in 0..peak_memory::RUNS {
+                black_box(model.predict_on_batch(&x).expect("Kiln predict"));
+            }
+        }
+        Side::Burn => {
+            let net = make(&engine.burn);
+            let burn_batch = BurnBatch::new(batch, shape);
+            for _ in 0..peak_memory::RUNS {
+                black_box(predict(&net, &burn_batch, &engine.burn));
+            }
+        }
+    }
+}
+
+/// A peak-memory child (`spec` is `MODEL/ENGINE/SIDE`): predicts, then prints its peak.
+fn peak_memory_child(spec: &str) {
+    let parts: Vec<&str> = spec.split('/').collect();
+    let [model, engine, side] = parts[..] else {
+        panic!("{}: expected MODEL/ENGINE/SIDE, got {spec:?}", peak_memory::CHILD_ENV)
+    };
+    let kind = ModelKind::ALL
+        .into_iter()
+        .find(|k| k.name() == model)
+        .unwrap_or_else(|| panic!("no model {model:?}"));
+    let side = Side::parse(side).unwrap_or_else(|| panic!("no side {side:?}"));
+    let engine = engines()
+        .into_iter()
+        .find(|e| e.label == engine)
+        .unwrap_or_else(|| panic!("no engine {engine:?} in this build"));
+    let batch = Batch::new(BATCH, 0);
+    match kind {
+        ModelKind::Mlp => predict_only(kind, &engine, side, &batch, [BATCH, SIDE * SIDE], Mlp::new),
+        ModelKind::Cnn => predict_only(kind, &engine, side, &batch, [BATCH, 1, SIDE, SIDE], Cnn::new),
+        ModelKind::Lstm => predict_only(kind, &engine, side, &batch, [BATCH, SIDE, SIDE], LstmNet::new),
+    }
+    peak_memory::report();
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var(peak_memory::CHILD_ENV) {
+        return peak_memory_child(&spec);
+    }
     let measuring = measuring();
     let size = if measuring { BATCH } else { TEST_BATCH };
     let batch = Batch::new(size, 0);
     let mut c = Criterion::default().without_plots().configure_from_args();
     let mut results = Results::default();
     let engines = engines();
-    for kind in [ModelKind::Mlp, ModelKind::Cnn, ModelKind::Lstm] {
+    for kind in ModelKind::ALL {
         for engine in &engines {
             let case = Case {
                 kind,
@@ -226,6 +287,13 @@ fn main() {
     }
     c.final_summary();
     if measuring {
-        println!("\n{}", results.table(size));
+        for (model, engine) in results.rows().to_vec() {
+            for side in Side::BOTH {
+                if let Some(mib) = peak_memory::measure(&model, &engine, side) {
+                    results.record_peak(&model, &engine, side, mib);
+                }
+            }
+        }
+        println!("\n{}", results.table(size, peak_memory::RUNS));
     }
 }

@@ -2,7 +2,7 @@
 //! the same parameter counts, trainable and not, the same layer classes, and a forward
 //! pass that gives a probability distribution per image.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kiln::prelude::*;

@@ -98,7 +98,7 @@ fn kill_during_save_leaves_a_complete_file() {
     for attempt in 0..KILLS {
         let child = Command::new(&exe)
             .args([
-                "writer_process",
+                &crate::common::test_path(module_path!(), "writer_process"),
                 "--exact",
                 "--ignored",
                 "--nocapture",

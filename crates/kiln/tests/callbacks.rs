@@ -1,7 +1,7 @@
 //! Callbacks: EarlyStopping, ReduceLrOnPlateau, LearningRateScheduler, TerminateOnNaN,
 //! CsvLogger, user callbacks, the order of the hooks, and what History holds.
 
-mod common;
+use crate::common;
 use common::TempDir;
 
 use kiln::callbacks::{Logs, Mode};

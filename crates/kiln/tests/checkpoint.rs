@@ -6,7 +6,7 @@
 //! To capture what the callback prints, each scenario runs in a child process: this test
 //! binary again, with `KILN_CHECKPOINT_SCENARIO` naming the scenario.
 
-mod common;
+use crate::common;
 use common::TempDir;
 
 use kiln::callbacks::{Logs, Mode, SaveFreq};
@@ -132,7 +132,7 @@ fn checkpoints_match_keras() {
         let dir = TempDir::new(name);
         let out = Command::new(&exe)
             .args([
-                "scenario_process",
+                &crate::common::test_path(module_path!(), "scenario_process"),
                 "--exact",
                 "--ignored",
                 "--nocapture",

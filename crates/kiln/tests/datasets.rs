@@ -3,7 +3,7 @@
 //! honours `$KILN_DATA`), checked against facts independent of Kiln's IDX reader, and the
 //! message given when the files are missing.
 
-mod common;
+use crate::common;
 use common::TempDir;
 
 use kiln::KilnError;

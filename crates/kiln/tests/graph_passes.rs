@@ -1,7 +1,8 @@
 //! The graph passes on whole models — the `kiln bench` MLP, CNN and LSTM — change no
 //! number: each model's inference and training graphs run with and without the passes
-//! give the same outputs and gradients, and the CNN loses a cancelling transpose pair.
-//! `cargo test -p kiln --test graph_passes -- --nocapture` prints the node counts.
+//! give the same outputs and gradients, the CNN loses a cancelling transpose pair and its
+//! convolutions take their biases.
+//! `cargo test -p kiln --test integration graph_passes -- --nocapture` prints the node counts.
 
 use kiln::ir::{Graph, HostTensor, Op, Rng};
 use kiln::prelude::*;
@@ -125,6 +126,26 @@ fn cnn_loses_a_transpose_pair_and_keeps_its_numbers() {
     // "to channels first" cancel. (With transpose sinking, which `optimize` leaves off, 4
     // would be left: the two kernels', the input's and Flatten's.)
     check("cnn", cnn(), &[28, 28, 1], 8);
+}
+
+#[test]
+fn both_cnn_convolutions_take_their_bias() {
+    let mut graph = cnn().graph().unwrap().clone();
+    let report = kiln::ir::passes::optimize(&mut graph).unwrap();
+    let with_bias = graph
+        .order()
+        .iter()
+        .map(|&id| graph.node(id))
+        .filter(|n| matches!(n.op, Op::Conv { .. }) && n.inputs.len() == 3)
+        .count();
+    assert_eq!((report.fused, with_bias), (2, 2));
+    // The Dense layer's bias add stays: no engine fuses one into a matmul.
+    let bias_adds = graph
+        .order()
+        .iter()
+        .filter(|&&id| matches!(graph.node(id).op, Op::BiasAdd))
+        .count();
+    assert_eq!(bias_adds, 1);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! With `KILN_EXPORT_DIR` set, every golden model is also exported there as `.keras`, with
 //! its inputs as `.npy`, for `tests/keras/check_export.py` to load with Keras.
 
-mod common;
+use crate::common;
 use common::TempDir;
 
 use kiln::{Device, KilnError, Model, PredictOptions, Tensor};

@@ -2,7 +2,7 @@
 //! its gradient), the activation layers, Dense, every loss, and five training steps of each
 //! optimizer.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kiln::ir::{Activation, BinaryOp, Graph, Op, ReduceOp, Shape, TensorType, ValueId};

@@ -5,7 +5,7 @@
 //! refusals name what they refuse. With `KILN_EXPORT_DIR` set, every exported config is
 //! written there for `tests/keras/check_model_configs.py` to load into Keras.
 
-mod common;
+use crate::common;
 
 use common::*;
 use kiln::keras::{model_from_keras_config, model_to_keras_config};

@@ -4,7 +4,7 @@
 //! parameter counts, gradients of `sum(outputs * upstream) + added losses` with respect to
 //! inputs and weights, regularization losses and updated state must match.
 
-mod common;
+use crate::common;
 
 use common::layer_cases::*;
 use common::*;

@@ -9,7 +9,7 @@
 //! its inputs (`input_<i>.npy`) and Kiln's predictions (`output_<k>.npy`), for
 //! `tests/onnx/check_onnx.py` to run through `onnx.checker` and ONNX Runtime.
 
-mod common;
+use crate::common;
 
 use common::layer_cases::*;
 use kiln::ir::{

@@ -3,7 +3,7 @@
 //! the compile configuration, the optimizer's slots and step count, and the seed of
 //! `fit`'s shuffling and dropout streams.
 
-mod common;
+use crate::common;
 use common::TempDir;
 
 use kiln::optimizers::Optimizer;

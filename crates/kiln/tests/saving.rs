@@ -1,7 +1,7 @@
 //! Kiln's model file: save → load → predict gives the same numbers; weights alone round
 //! trip; bad files are clean errors naming the file.
 
-mod common;
+use crate::common;
 use common::TempDir;
 
 use kiln::ir::{Shape, TensorType, ValueId};

@@ -1,6 +1,6 @@
 //! `summary()` against the text Keras 3 prints for the same models.
 
-mod common;
+use crate::common;
 
 use common::golden_text;
 use kiln::prelude::*;

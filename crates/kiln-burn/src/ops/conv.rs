@@ -33,21 +33,39 @@ fn back<const R: usize>(t: Tensor<R>) -> FloatT {
     t.reshape::<MAX_RANK, _>(padded(&dims))
 }
 
-/// Convolution: `x [N, C, *spatial]`, kernel `[O, C / groups, *window]`.
+/// Where a convolution's window goes: per spatial axis, as in `Op::Conv`.
+pub(crate) struct ConvGeometry<'a> {
+    pub(crate) strides: &'a [usize],
+    pub(crate) padding: &'a [(usize, usize)],
+    pub(crate) dilation: &'a [usize],
+    pub(crate) groups: usize,
+}
+
+/// Convolution: `x [N, C, *spatial]`, kernel `[O, C / groups, *window]`, and an optional
+/// bias `[O]` that the engine's kernel adds to its output.
 pub(crate) fn conv(
     x: FloatT,
     kernel: FloatT,
+    bias: Option<FloatT>,
     rank: usize,
-    strides: &[usize],
-    padding: &[(usize, usize)],
-    dilation: &[usize],
-    groups: usize,
+    geometry: &ConvGeometry<'_>,
 ) -> Result<FloatT, String> {
+    let ConvGeometry {
+        strides,
+        padding,
+        dilation,
+        groups,
+    } = *geometry;
+    let bias = bias.map(|b| {
+        let len = b.dims().iter().product::<usize>();
+        b.reshape::<1, _>([len])
+    });
+    let tracked = x.is_tracked() || kernel.is_tracked() || bias.as_ref().is_some_and(|b| b.is_tracked());
     match rank {
         3 => {
             let (dims, x) = at_rank::<3>(x, 3);
             let (kdims, k) = at_rank::<3>(kernel, 3);
-            if unfolds(&x.device(), groups, x.is_tracked() || k.is_tracked()) {
+            if unfolds(&x.device(), groups, tracked) {
                 // A 1-D convolution is a 2-D one over a height of 1.
                 let x = x.reshape([dims[0], dims[1], 1, dims[2]]);
                 let k = k.reshape([kdims[0], kdims[1], 1, kdims[2]]);
@@ -59,24 +77,33 @@ pub(crate) fn conv(
                 };
                 let y = im2col::conv2d(x, k, &geometry);
                 let [n, o, _, l] = y.dims();
-                return Ok(back(y.reshape([n, o, l])));
+                let y = y.reshape([n, o, l]);
+                return Ok(back(match bias {
+                    Some(b) => y + b.reshape([1, o, 1]),
+                    None => y,
+                }));
             }
             let options = ConvOptions::new_with_padding(arr(strides)?, pairs(padding)?, arr(dilation)?, groups);
-            Ok(back(conv1d(x, k, None, options)))
+            Ok(back(conv1d(x, k, bias, options)))
         }
         4 => {
             let (_, x) = at_rank::<4>(x, 4);
             let (_, k) = at_rank::<4>(kernel, 4);
-            if unfolds(&x.device(), groups, x.is_tracked() || k.is_tracked()) {
+            if unfolds(&x.device(), groups, tracked) {
                 let geometry = im2col::Geometry {
                     strides: arr(strides)?,
                     padding: pairs(padding)?,
                     dilation: arr(dilation)?,
                 };
-                return Ok(back(im2col::conv2d(x, k, &geometry)));
+                let y = im2col::conv2d(x, k, &geometry);
+                let o = y.dims()[1];
+                return Ok(back(match bias {
+                    Some(b) => y + b.reshape([1, o, 1, 1]),
+                    None => y,
+                }));
             }
             let options = ConvOptions::new_with_padding(arr(strides)?, pairs(padding)?, arr(dilation)?, groups);
-            Ok(back(conv2d(x, k, None, options)))
+            Ok(back(conv2d(x, k, bias, options)))
         }
         _ => Err(format!("convolution over rank {rank} is not supported")),
     }

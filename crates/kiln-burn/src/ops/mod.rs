@@ -72,10 +72,19 @@ pub(crate) fn lower(step: &Step, mut args: Vec<Slot>, ctx: &Ctx) -> Result<Slot,
             dilation,
             groups,
         } => {
+            let bias = if args.len() == 3 {
+                Some(float(args.remove(2))?)
+            } else {
+                None
+            };
             let (x, k) = two_floats(args)?;
-            Ok(Slot::F(conv::conv(
-                x, k, ranks[0], strides, padding, dilation, *groups,
-            )?))
+            let geometry = conv::ConvGeometry {
+                strides,
+                padding,
+                dilation,
+                groups: *groups,
+            };
+            Ok(Slot::F(conv::conv(x, k, bias, ranks[0], &geometry)?))
         }
         Op::ConvTranspose {
             strides,

@@ -4,6 +4,7 @@
 //! compiles, so saved models, summaries and ONNX exports see the graph as layers wrote it.
 
 mod constant_fold;
+mod conv_bias;
 mod dead_code;
 mod pipeline;
 mod reshape_chains;
@@ -11,6 +12,7 @@ mod rewrite;
 mod transpose_sinking;
 
 pub use constant_fold::fold_constants;
+pub use conv_bias::fuse_conv_bias;
 pub use dead_code::remove_dead_nodes;
 pub use pipeline::{PassReport, optimize};
 pub use reshape_chains::collapse_reshapes;

@@ -1,6 +1,6 @@
 //! The passes in order: what a graph goes through before it is compiled for execution.
 
-use super::{collapse_reshapes, fold_constants, remove_dead_nodes, sink_transposes};
+use super::{collapse_reshapes, fold_constants, fuse_conv_bias, remove_dead_nodes, sink_transposes};
 use crate::error::IrError;
 use crate::graph::Graph;
 use crate::verify::verify;
@@ -17,6 +17,8 @@ const SINK_TRANSPOSES: bool = false;
 pub struct PassReport {
     /// Nodes replaced by a constant.
     pub folded: usize,
+    /// Bias adds fused into the convolution before them.
+    pub fused: usize,
     /// Reshapes and transposes collapsed or removed.
     pub collapsed: usize,
     /// Transpose chains rewritten so that their transposes cancel.
@@ -25,9 +27,9 @@ pub struct PassReport {
     pub removed: usize,
 }
 
-/// Runs the passes in order — constant folding, reshape/transpose collapsing (transpose
-/// sinking and collapsing again: off, see `SINK_TRANSPOSES`), dead-node removal — on a
-/// verified graph. Inputs,
+/// Runs the passes in order — constant folding, convolution bias fusion,
+/// reshape/transpose collapsing (transpose sinking and collapsing again: off, see
+/// `SINK_TRANSPOSES`), dead-node removal — on a verified graph. Inputs,
 /// parameters, outputs, state updates and added losses keep their ids; only nodes change,
 /// and parameters are never folded, so training and gradients see the same parameters.
 ///
@@ -52,6 +54,8 @@ pub fn optimize(graph: &mut Graph) -> Result<PassReport, IrError> {
         folded: fold_constants(graph)?,
         ..PassReport::default()
     };
+    check(graph)?;
+    report.fused = fuse_conv_bias(graph)?;
     check(graph)?;
     report.collapsed = collapse_reshapes(graph)?;
     check(graph)?;

@@ -15,6 +15,24 @@ pub enum Side {
     Burn,
 }
 
+impl Side {
+    /// Both sides, Kiln first.
+    pub const BOTH: [Side; 2] = [Side::Kiln, Side::Burn];
+
+    /// The name in a peak-memory child's spec (`kiln`, `burn`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Kiln => "kiln",
+            Side::Burn => "burn",
+        }
+    }
+
+    /// The side a name gives.
+    pub fn parse(name: &str) -> Option<Side> {
+        Side::BOTH.into_iter().find(|s| s.name() == name)
+    }
+}
+
 /// What was timed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Task {
@@ -63,11 +81,13 @@ impl Samples {
     }
 }
 
-/// Medians by (model, engine), task and side, in the order the benchmarks ran.
+/// Medians by (model, engine), task and side, in the order the benchmarks ran, and the
+/// peak resident memory of predict by (model, engine) and side.
 #[derive(Default)]
 pub struct Results {
     rows: Vec<(String, String)>,
     medians: BTreeMap<(String, String, Task, Side), f64>,
+    peaks: BTreeMap<(String, String, Side), f64>,
 }
 
 impl Results {
@@ -80,13 +100,24 @@ impl Results {
         self.medians.insert((model.into(), engine.into(), task, side), ms);
     }
 
+    /// Records the peak resident MiB of a predict-only process of one side.
+    pub fn record_peak(&mut self, model: &str, engine: &str, side: Side, mib: f64) {
+        self.peaks.insert((model.into(), engine.into(), side), mib);
+    }
+
+    /// The (model, engine) rows in the order the benchmarks ran.
+    pub fn rows(&self) -> &[(String, String)] {
+        &self.rows
+    }
+
     fn get(&self, model: &str, engine: &str, task: Task, side: Side) -> Option<f64> {
         self.medians.get(&(model.into(), engine.into(), task, side)).copied()
     }
 
     /// The summary table (Markdown): per model and engine, median milliseconds of Kiln and
     /// Burn and their ratio, for the training step and for predict; `-` where not measured.
-    pub fn table(&self, batch: usize) -> String {
+    /// Then the peak memory of processes that predicted `peak_runs` batches, where measured.
+    pub fn table(&self, batch: usize, peak_runs: usize) -> String {
         let mut out = format!("Kiln against hand-written Burn: median ms per batch of {batch}\n\n");
         out.push_str(
             "| model | engine | train Kiln ms | train Burn ms | train Kiln ÷ Burn | predict Kiln ms | predict Burn ms | predict Kiln ÷ Burn |\n",
@@ -102,6 +133,23 @@ impl Results {
                 out.push_str(&format!(" {} | {} | {ratio} |", ms(kiln), ms(burn)));
             }
             out.push('\n');
+        }
+        if !self.peaks.is_empty() {
+            out.push_str(&format!(
+                "\nPeak resident memory of a process that builds the model and predicts {peak_runs} batches of {batch} (MiB)\n\n"
+            ));
+            out.push_str("| model | engine | Kiln MiB | Burn MiB | Kiln ÷ Burn |\n|---|---|--:|--:|--:|\n");
+            for (model, engine) in &self.rows {
+                let peak = |side| self.peaks.get(&(model.clone(), engine.clone(), side)).copied();
+                let (kiln, burn) = (peak(Side::Kiln), peak(Side::Burn));
+                let ratio = kiln.zip(burn).map_or("-".to_string(), |(k, b)| format!("{:.2}", k / b));
+                let mib = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+                out.push_str(&format!(
+                    "| {model} | {engine} | {} | {} | {ratio} |\n",
+                    mib(kiln),
+                    mib(burn)
+                ));
+            }
         }
         out
     }

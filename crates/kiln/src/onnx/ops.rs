@@ -114,7 +114,8 @@ pub(crate) fn translate(
                 A::ints("dilations", ints(dilation)),
                 A::int("group", *groups as i64),
             ];
-            b.op("Conv", &[x[0], x[1]], attrs)
+            // ONNX's Conv takes the optional bias as its third input, as the IR does.
+            b.op("Conv", x, attrs)
         }
         Op::ConvTranspose {
             strides,

@@ -69,3 +69,14 @@ pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// The full name of the test `name` in the module at `module_path` (`module_path!()` at the
+/// call), as the test binary's `--exact` filter takes it: the module path without the
+/// binary's own name (`atomic_save::writer_process`). Tests that run one of their file's
+/// tests in a child process name it with this.
+pub fn test_path(module_path: &str, name: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{name}"),
+        None => name.to_string(),
+    }
+}
