@@ -21,6 +21,8 @@
 mod burn_steps;
 #[path = "engines/data.rs"]
 mod data;
+#[path = "engines/model_kind.rs"]
+mod model_kind;
 #[path = "engines/models_burn.rs"]
 mod models_burn;
 #[path = "engines/models_kiln.rs"]
@@ -34,6 +36,7 @@ use burn_steps::{BurnBatch, BurnTrainer, predict};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use data::{Batch, CLASSES, SIDE};
+use model_kind::ModelKind;
 use models_burn::{Cnn, LstmNet, Mlp, Net};
 use std::hint::black_box;
 use std::time::Duration;
@@ -44,30 +47,7 @@ const BATCH: usize = 128;
 /// The batch in criterion's test mode (`cargo test`): each benchmark runs once, quickly.
 const TEST_BATCH: usize = 8;
 
-/// The benchmark models.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModelKind {
-    /// Dense 784-128-64-10.
-    Mlp,
-    /// Two convolution + pooling blocks, then dense 10.
-    Cnn,
-    /// LSTM 128 over 28 rows, then dense 10.
-    Lstm,
-}
-
 impl ModelKind {
-    /// Every model, in the order they run.
-    const ALL: [ModelKind; 3] = [ModelKind::Mlp, ModelKind::Cnn, ModelKind::Lstm];
-
-    /// The name in group ids and the table.
-    fn name(self) -> &'static str {
-        match self {
-            ModelKind::Mlp => "mlp",
-            ModelKind::Cnn => "cnn",
-            ModelKind::Lstm => "lstm",
-        }
-    }
-
     /// Parameters of the Kiln model and of the Burn one (Burn's LSTM, like PyTorch's, has
     /// two bias vectors per gate where Keras has one: 4 × 128 more).
     fn params(self) -> (usize, usize) {

@@ -14,6 +14,8 @@
 
 #[path = "engines/data.rs"]
 mod data;
+#[path = "engines/model_kind.rs"]
+mod model_kind;
 #[path = "engines/models_kiln.rs"]
 #[allow(dead_code)]
 mod models_kiln;
@@ -25,30 +27,10 @@ use criterion::{Criterion, SamplingMode};
 use data::{Batch, SIDE};
 use kiln::ir::{Graph, HostTensor};
 use kiln_burn::{Plan, RunMode, Session};
+use model_kind::ModelKind;
 use std::hint::black_box;
 use std::time::Duration;
 use summary::Samples;
-
-/// The benchmark models, as in `benches/engines.rs`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModelKind {
-    /// Dense 784-128-64-10.
-    Mlp,
-    /// Two convolution + pooling blocks, then dense 10.
-    Cnn,
-    /// LSTM 128 over 28 rows, then dense 10.
-    Lstm,
-}
-
-impl ModelKind {
-    fn name(self) -> &'static str {
-        match self {
-            ModelKind::Mlp => "mlp",
-            ModelKind::Cnn => "cnn",
-            ModelKind::Lstm => "lstm",
-        }
-    }
-}
 
 /// One (model, engine, task) pair's medians: with the passes and without.
 struct Row {
@@ -149,7 +131,7 @@ fn main() {
     let batch = Batch::new(if measuring { 128 } else { 8 }, 0);
     let mut c = Criterion::default().without_plots().configure_from_args();
     let mut rows = Vec::new();
-    for kind in [ModelKind::Mlp, ModelKind::Cnn, ModelKind::Lstm] {
+    for kind in ModelKind::ALL {
         for device in [kiln::Device::Ndarray, kiln::Device::Flex] {
             bench_model(&mut c, &mut rows, kind, device, &batch);
         }

@@ -1,7 +1,7 @@
 //! The three benchmark models in Kiln, as a Keras user writes them, with their host inputs.
 
-use super::ModelKind;
 use super::data::{Batch, CLASSES, SIDE};
+use super::model_kind::ModelKind;
 use kiln::prelude::*;
 
 /// `kind` in Kiln on `device`, compiled with Adam (learning rate 1e-3, epsilon 1e-7: Keras's
