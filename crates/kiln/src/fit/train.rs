@@ -1,12 +1,13 @@
 //! The `fit` loop.
 
+use super::compile::Compiled;
 use super::data::{Data, batches, check_labels, conform};
 use super::options::FitOptions;
 use super::progress::ProgressBar;
 use crate::callbacks::{Callback, History, Logs};
 use crate::error::{KilnError, Result};
 use crate::losses::Loss;
-use crate::model::Model;
+use crate::model::{Built, Model};
 use kiln_burn::{DeviceOutputs, OutputSums, RunMode};
 use kiln_ir::{HostTensor, Rng};
 use std::sync::mpsc;
@@ -258,8 +259,9 @@ impl Model {
         Ok(history)
     }
 
-    /// One optimizer step on a batch, its outputs left on the device.
-    fn train_batch_deferred(&mut self, inputs: Vec<HostTensor>, seed: u64) -> Result<DeviceOutputs> {
+    /// What a training step needs: the compiled plan and optimizer, and the session that
+    /// holds the weights.
+    fn training_parts(&mut self) -> Result<(&Compiled, &mut Built)> {
         let compiled = self
             .compiled
             .as_ref()
@@ -268,6 +270,12 @@ impl Model {
             .built
             .as_mut()
             .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
+        Ok((compiled, built))
+    }
+
+    /// One optimizer step on a batch, its outputs left on the device.
+    fn train_batch_deferred(&mut self, inputs: Vec<HostTensor>, seed: u64) -> Result<DeviceOutputs> {
+        let (compiled, built) = self.training_parts()?;
         Ok(built.session.train_step_deferred(
             &compiled.plan,
             inputs,
@@ -279,14 +287,7 @@ impl Model {
 
     /// One optimizer step on a batch; returns the values of the training graph's outputs.
     pub(crate) fn train_batch(&mut self, inputs: &[HostTensor], seed: u64) -> Result<Vec<f64>> {
-        let compiled = self
-            .compiled
-            .as_ref()
-            .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
-        let built = self
-            .built
-            .as_mut()
-            .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
+        let (compiled, built) = self.training_parts()?;
         let outs = built.session.train_step(
             &compiled.plan,
             inputs,
