@@ -44,27 +44,16 @@ pub struct Plan {
 
 /// The nodes the outputs (and, when `with_updates`, the state updates) need, in order.
 fn live_order(graph: &Graph, with_updates: bool) -> Vec<NodeId> {
-    let mut live = vec![false; graph.values().len()];
+    let mut roots = vec![false; graph.values().len()];
     for &v in graph.outputs() {
-        live[v.index()] = true;
+        roots[v.index()] = true;
     }
     if with_updates {
         for u in graph.updates() {
-            live[u.value.index()] = true;
+            roots[u.value.index()] = true;
         }
     }
-    let mut order = Vec::new();
-    for &id in graph.order().iter().rev() {
-        let node = graph.node(id);
-        if live[node.output.index()] {
-            for &v in &node.inputs {
-                live[v.index()] = true;
-            }
-            order.push(id);
-        }
-    }
-    order.reverse();
-    order
+    kiln_ir::passes::live_order(graph, roots)
 }
 
 impl Plan {

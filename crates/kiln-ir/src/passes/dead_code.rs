@@ -1,11 +1,20 @@
 //! Removes nodes whose results no output needs from the execution order.
 
+use crate::entities::NodeId;
 use crate::graph::Graph;
 
 /// Drops from the order every node that does not contribute to an output, a state
 /// update or an added loss. Returns how many nodes were dropped.
 pub fn remove_dead_nodes(graph: &mut Graph) -> usize {
-    let mut live = super::rewrite::roots(graph);
+    let keep = live_order(graph, super::rewrite::roots(graph));
+    let dropped = graph.order().len() - keep.len();
+    graph.set_order(keep);
+    dropped
+}
+
+/// The nodes of the execution order, in order, that the values marked in `live` (indexed
+/// by value) need; `live` is the roots on entry.
+pub fn live_order(graph: &Graph, mut live: Vec<bool>) -> Vec<NodeId> {
     let mut keep = Vec::new();
     for &id in graph.order().iter().rev() {
         let node = graph.node(id);
@@ -17,9 +26,7 @@ pub fn remove_dead_nodes(graph: &mut Graph) -> usize {
         }
     }
     keep.reverse();
-    let dropped = graph.order().len() - keep.len();
-    graph.set_order(keep);
-    dropped
+    keep
 }
 
 #[cfg(test)]

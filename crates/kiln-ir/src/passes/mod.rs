@@ -13,7 +13,7 @@ mod transpose_sinking;
 
 pub use constant_fold::fold_constants;
 pub use conv_bias::fuse_conv_bias;
-pub use dead_code::remove_dead_nodes;
+pub use dead_code::{live_order, remove_dead_nodes};
 pub use pipeline::{PassReport, optimize};
 pub use reshape_chains::collapse_reshapes;
 pub use transpose_sinking::sink_transposes;
