@@ -69,6 +69,15 @@ impl DeviceOutputs {
         self.len == 0
     }
 
+    /// The same outputs on `device` (nothing is read back to the host).
+    pub(crate) fn to_device(&self, device: &EngineDevice) -> DeviceOutputs {
+        DeviceOutputs {
+            device: device.clone(),
+            values: self.values.clone().map(|v| v.to_device(device.burn())),
+            len: self.len,
+        }
+    }
+
     /// Reads the values back (waits for the device), in output order.
     pub fn to_host(&self) -> Result<Vec<f64>, EngineError> {
         match &self.values {

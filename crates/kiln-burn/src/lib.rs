@@ -10,6 +10,9 @@
 //! Inside, every tensor is held at rank [`MAX_RANK`] with leading axes of size one, so one
 //! Burn tensor type carries values of any IR rank and numpy broadcasting falls out of
 //! Burn's same-rank broadcasting.
+//!
+//! Data parallelism splits a batch into [`Shard`]s, one per device, and runs them at once
+//! ([`Session::train_step_sharded`], [`Session::run_sharded`]).
 
 mod constraint;
 mod convert;
@@ -19,6 +22,7 @@ mod engine;
 mod error;
 pub(crate) mod ops;
 mod optim;
+mod parallel;
 mod plan;
 mod session;
 mod slot;
@@ -33,6 +37,7 @@ pub mod fast_paths {
     pub use crate::ops::im2col::{Geometry as ConvGeometry, conv2d as conv2d_im2col};
 }
 pub use error::EngineError;
+pub use parallel::{Shard, split_rows};
 pub use plan::Plan;
 pub use session::{OptimizerSnapshot, RunMode, Session};
 pub use slot::MAX_RANK;

@@ -27,6 +27,10 @@ pub(crate) struct Ctx<'a> {
     pub device: &'a Device,
     pub training: bool,
     pub seed: u64,
+    /// Rows of the whole batch before this run's first row, when the batch is split across
+    /// devices: random numbers drawn per row continue where the previous shard's end, so a
+    /// split batch draws the masks the whole batch would.
+    pub row_offset: usize,
 }
 
 /// A graph compiled for execution: steps in order, each intermediate released after its
@@ -290,6 +294,7 @@ impl Plan {
                 device: ctx.device,
                 training: ctx.training,
                 seed: ctx.seed ^ step.seed_index.wrapping_mul(0x9E37_79B9),
+                row_offset: ctx.row_offset,
             };
             let out = ops::lower(step, args, &step_ctx).map_err(|message| EngineError::Engine {
                 engine: "burn".into(),

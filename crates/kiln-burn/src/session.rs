@@ -40,8 +40,8 @@ struct OptimizerState {
 /// Parameters (and optimizer state) living on one device.
 #[derive(Clone)]
 pub struct Session {
-    device: EngineDevice,
-    params: Vec<FloatT>,
+    pub(crate) device: EngineDevice,
+    pub(crate) params: Vec<FloatT>,
     ranks: Vec<usize>,
     trainable: Vec<bool>,
     constraints: Vec<Option<kiln_ir::Constraint>>,
@@ -362,6 +362,7 @@ impl Session {
             device,
             training: mode.training,
             seed: mode.seed,
+            row_offset: 0,
         };
         Ok(plan.execute(uploaded, params, &ctx)?.0)
     }
@@ -393,6 +394,7 @@ impl Session {
                 device,
                 training: mode.training,
                 seed: mode.seed,
+                row_offset: 0,
             };
             let (outs, _) = plan.execute(uploaded.clone(), tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
             let Some(Slot::F(loss)) = outs.first() else {
@@ -477,73 +479,164 @@ impl Session {
         lr: f32,
         mode: RunMode,
     ) -> Result<Vec<Slot>, EngineError> {
-        if self.optimizer.as_ref().is_none_or(|o| &o.kind != optimizer) {
-            let slots = self
-                .params
-                .iter()
+        self.prepare_optimizer(optimizer);
+        let device = self.device.clone();
+        let pass = self.forward_backward(&device, plan, inputs, mode, 0)?;
+        guarded(&device, || {
+            self.apply_gradients(pass.grads, pass.updates, lr);
+            Ok(pass.outs)
+        })
+    }
+
+    /// Zeroed optimizer slots for `optimizer`, unless the state already belongs to it.
+    pub(crate) fn prepare_optimizer(&mut self, optimizer: &OptimizerKind) {
+        if self.optimizer.as_ref().is_some_and(|o| &o.kind == optimizer) {
+            return;
+        }
+        let slots = self
+            .params
+            .iter()
+            .zip(&self.trainable)
+            .map(|(p, &t)| {
+                if t {
+                    optimizer.slots().iter().map(|_| p.zeros_like()).collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        self.optimizer = Some(OptimizerState {
+            kind: optimizer.clone(),
+            iterations: 0,
+            slots,
+        });
+    }
+
+    /// The parameters as `device` sees them: moved there when it is not the session's own.
+    pub(crate) fn params_on(&self, device: &EngineDevice) -> Vec<FloatT> {
+        if device.burn() == self.device.burn() {
+            return self.params.clone();
+        }
+        self.params.iter().map(|p| p.clone().to_device(device.burn())).collect()
+    }
+
+    /// Runs `plan` on `device` with gradients and back-propagates from its first output:
+    /// the outputs (detached), each trainable parameter's gradient and the state updates,
+    /// all still on `device`. Nothing in the session changes.
+    pub(crate) fn forward_backward(
+        &self,
+        device: &EngineDevice,
+        plan: &Plan,
+        inputs: Vec<HostTensor>,
+        mode: RunMode,
+        row_offset: usize,
+    ) -> Result<Pass, EngineError> {
+        guarded(device, || {
+            let burn_device = device.burn();
+            let tracked: Vec<FloatT> = self
+                .params_on(device)
+                .into_iter()
                 .zip(&self.trainable)
                 .map(|(p, &t)| {
-                    if t {
-                        optimizer.slots().iter().map(|_| p.zeros_like()).collect()
-                    } else {
-                        Vec::new()
-                    }
+                    let p = p.autodiff();
+                    if t { p.require_grad() } else { p }
                 })
                 .collect();
-            self.optimizer = Some(OptimizerState {
-                kind: optimizer.clone(),
-                iterations: 0,
-                slots,
-            });
-        }
-        let device = self.device.clone();
-        guarded(&device, || {
-            let burn_device = device.burn();
-            let tracked = self.tracked_params();
             let uploaded = inputs.into_iter().map(|t| upload_owned(t, burn_device)).collect();
             let ctx = Ctx {
                 device: burn_device,
                 training: mode.training,
                 seed: mode.seed,
+                row_offset,
             };
             let (outs, updates) = plan.execute(uploaded, tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
             let Some(Slot::F(loss)) = outs.first() else {
                 return Err(engine_error(
-                    &device,
+                    device,
                     "the training graph's first output must be a float loss".into(),
                 ));
             };
-            let state = self.optimizer.as_mut().expect("optimizer state was just created");
-            state.iterations += 1;
             // A model with nothing to train (no weights, or all frozen) computes its loss
             // and updates nothing, as in Keras.
-            let grads = if loss.is_tracked() { Some(loss.backward()) } else { None };
-            for (i, p) in tracked.iter().enumerate() {
-                let Some(grads) = grads.as_ref() else { break };
-                if !self.trainable[i] {
-                    continue;
-                }
-                if let Some(g) = p.grad(grads) {
-                    let current = self.params[i].clone();
-                    let updated = optim::update(&state.kind, current, g, &mut state.slots[i], lr, state.iterations);
-                    self.params[i] = match &self.constraints[i] {
-                        Some(c) => constraint::apply(c, updated, self.ranks[i]),
-                        None => updated,
-                    };
-                }
-            }
-            for (i, value) in updates {
-                if let Slot::F(t) = value {
-                    self.params[i] = t.inner();
-                }
-            }
-            Ok(outs
+            let grads = loss.is_tracked().then(|| loss.backward());
+            let grads = tracked
+                .iter()
+                .zip(&self.trainable)
+                .map(|(p, &t)| {
+                    if t {
+                        grads.as_ref().and_then(|g| p.grad(g))
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let updates = updates
+                .into_iter()
+                .filter_map(|(i, v)| match v {
+                    Slot::F(t) => Some((i, t.inner())),
+                    Slot::I(_) => None,
+                })
+                .collect();
+            let outs = outs
                 .into_iter()
                 .map(|o| match o {
                     Slot::F(t) => Slot::F(t.inner()),
                     s => s,
                 })
-                .collect())
+                .collect();
+            Ok(Pass { outs, grads, updates })
         })
     }
+
+    /// One optimizer step from `grads` (per parameter, on the session's device), then the
+    /// state updates. Call inside `guarded`, after [`prepare_optimizer`](Session::prepare_optimizer).
+    pub(crate) fn apply_gradients(&mut self, grads: Vec<Option<FloatT>>, updates: Vec<(usize, FloatT)>, lr: f32) {
+        let state = self.optimizer.as_mut().expect("prepare_optimizer runs first");
+        state.iterations += 1;
+        for (i, g) in grads.into_iter().enumerate() {
+            let Some(g) = g else { continue };
+            let current = self.params[i].clone();
+            let updated = optim::update(&state.kind, current, g, &mut state.slots[i], lr, state.iterations);
+            self.params[i] = match &self.constraints[i] {
+                Some(c) => constraint::apply(c, updated, self.ranks[i]),
+                None => updated,
+            };
+        }
+        for (i, value) in updates {
+            self.params[i] = value;
+        }
+    }
+}
+
+impl Pass {
+    /// The same results on `device`.
+    pub(crate) fn into_device(self, device: &EngineDevice) -> Pass {
+        let target = device.burn();
+        Pass {
+            outs: self
+                .outs
+                .into_iter()
+                .map(|o| match o {
+                    Slot::F(t) => Slot::F(t.to_device(target)),
+                    Slot::I(t) => Slot::I(t.to_device(target)),
+                })
+                .collect(),
+            grads: self.grads.into_iter().map(|g| g.map(|g| g.to_device(target))).collect(),
+            updates: self
+                .updates
+                .into_iter()
+                .map(|(i, v)| (i, v.to_device(target)))
+                .collect(),
+        }
+    }
+}
+
+/// What one forward and backward pass leaves on its device.
+pub(crate) struct Pass {
+    /// The plan's outputs, detached from the autodiff graph.
+    pub outs: Vec<Slot>,
+    /// Per parameter, its gradient (`None` when frozen or unused).
+    pub grads: Vec<Option<FloatT>>,
+    /// `(parameter index, new value)` of each state update.
+    pub updates: Vec<(usize, FloatT)>,
 }

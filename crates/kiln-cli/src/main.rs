@@ -8,6 +8,8 @@ mod info;
 mod plot;
 mod plot_history;
 mod predict;
+#[cfg(feature = "remote")]
+mod serve;
 mod summary;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +45,9 @@ enum Command {
     Export(export::Args),
     /// Time a model's training step and predict on synthetic batches.
     Bench(bench::Args),
+    /// Host one of this machine's devices for other machines (`remote:ws://HOST:PORT`).
+    #[cfg(feature = "remote")]
+    Serve(serve::Args),
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
@@ -55,6 +60,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::PlotHistory(args) => plot_history::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Bench(args) => bench::run(&args),
+        #[cfg(feature = "remote")]
+        Command::Serve(args) => serve::run(&args),
     }
 }
 

@@ -5,3 +5,5 @@ mod cli;
 mod common;
 mod export;
 mod plot_history;
+#[cfg(feature = "remote")]
+mod remote;

@@ -38,6 +38,21 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// Moves the generator `n` draws ahead, as `n` calls of [`next_u64`](Rng::next_u64)
+    /// (or [`uniform`](Rng::uniform)) would, in constant time.
+    ///
+    /// ```
+    /// use kiln_ir::Rng;
+    /// let (mut a, mut b) = (Rng::new(3), Rng::new(3));
+    /// a.next_u64();
+    /// a.next_u64();
+    /// b.skip(2);
+    /// assert_eq!(a.next_u64(), b.next_u64());
+    /// ```
+    pub fn skip(&mut self, n: u64) {
+        self.state = self.state.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    }
+
     /// A uniform f64 in `[0, 1)`.
     pub fn uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)

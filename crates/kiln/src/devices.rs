@@ -16,6 +16,7 @@ use std::str::FromStr;
 /// | `tch:cpu` (or `tch`) | libtorch on the CPU |
 /// | `tch:cuda:N` (or `tch:cuda`) | libtorch on the N-th CUDA GPU |
 /// | `gpu` | the first GPU: `tch:cuda:0`, else the first wgpu adapter that is a real GPU |
+/// | `remote:ws://HOST:PORT` (`#N`) | device N (default 0) of a `kiln serve` server (Cargo feature `remote`) |
 ///
 /// The default comes from the `KILN_DEVICE` environment variable (as Keras reads
 /// `KERAS_BACKEND`), else `cpu`.
@@ -38,6 +39,14 @@ pub enum Device {
     TchCpu,
     /// libtorch on the N-th CUDA device.
     TchCuda(usize),
+    /// Device `index` of the Kiln server at `url` (`ws://HOST:PORT`), through Burn's remote
+    /// engine. The server's token, if it has one, comes from `KILN_REMOTE_TOKEN`.
+    Remote {
+        /// The server's WebSocket address, `ws://HOST:PORT`.
+        url: String,
+        /// Which of the server's devices.
+        index: usize,
+    },
 }
 
 fn not_compiled(device: &str, feature: &str) -> KilnError {
@@ -70,6 +79,7 @@ impl Device {
             Device::Flex => "flex",
             Device::Wgpu(_) => "wgpu",
             Device::TchCpu | Device::TchCuda(_) => "tch",
+            Device::Remote { .. } => "remote",
         }
     }
 
@@ -95,9 +105,35 @@ impl Device {
             Device::TchCpu => Ok(kiln_tch::cpu()),
             #[cfg(feature = "tch")]
             Device::TchCuda(i) => kiln_tch::cuda(*i).map_err(|why| unavailable(self, why)),
+            #[cfg(feature = "remote")]
+            Device::Remote { url, index } => kiln_remote::device(url, *index, kiln_remote::token_from_env().as_deref())
+                .map_err(|why| unavailable(self, why)),
             #[allow(unreachable_patterns)]
             _ => Err(not_compiled(&self.to_string(), self.backend())),
         }
+    }
+
+    /// A remote device from the part after `remote:`: `ws://HOST:PORT`, optionally `#N`.
+    fn remote(address: &str) -> Result<Device> {
+        let whole = format!("remote:{address}");
+        let (url, index) = match address.split_once('#') {
+            Some((url, n)) => (url, index(n, &whole)?),
+            None => (address, 0),
+        };
+        let host = url.strip_prefix("ws://").unwrap_or("");
+        let port = host.rsplit_once(':').map(|(_, p)| p);
+        if host.is_empty() || host.contains('/') || port.is_none_or(|p| p.parse::<u16>().is_err()) {
+            return Err(KilnError::Device(format!(
+                "'{whole}': expected a remote device as 'remote:ws://HOST:PORT' or 'remote:ws://HOST:PORT#N' (a `kiln serve` address), received '{address}'"
+            )));
+        }
+        if !cfg!(feature = "remote") {
+            return Err(not_compiled(&whole, "remote"));
+        }
+        Ok(Device::Remote {
+            url: url.to_string(),
+            index,
+        })
     }
 
     /// The fastest CPU device compiled in.
@@ -153,6 +189,9 @@ impl FromStr for Device {
     type Err = KilnError;
 
     fn from_str(s: &str) -> Result<Device> {
+        if let Some(address) = s.strip_prefix("remote:") {
+            return Device::remote(address);
+        }
         let parts: Vec<&str> = s.split(':').collect();
         let device = match parts.as_slice() {
             ["ndarray"] => Device::Ndarray,
@@ -168,7 +207,8 @@ impl FromStr for Device {
                 return Err(KilnError::UnknownName {
                     kind: "device",
                     name: s.to_string(),
-                    expected: "ndarray, flex, cpu, wgpu, wgpu:N, tch:cpu, tch:cuda:N, gpu".into(),
+                    expected: "ndarray, flex, cpu, wgpu, wgpu:N, tch:cpu, tch:cuda:N, gpu, remote:ws://HOST:PORT"
+                        .into(),
                 });
             }
         };
@@ -187,6 +227,8 @@ impl fmt::Display for Device {
             Device::Wgpu(i) => write!(f, "wgpu:{i}"),
             Device::TchCpu => f.write_str("tch:cpu"),
             Device::TchCuda(i) => write!(f, "tch:cuda:{i}"),
+            Device::Remote { url, index: 0 } => write!(f, "remote:{url}"),
+            Device::Remote { url, index } => write!(f, "remote:{url}#{index}"),
         }
     }
 }
@@ -244,6 +286,7 @@ pub fn backends() -> Vec<&'static str> {
         (cfg!(feature = "flex"), "flex"),
         (cfg!(feature = "wgpu"), "wgpu"),
         (cfg!(feature = "tch"), "tch"),
+        (cfg!(feature = "remote"), "remote"),
     ] {
         if compiled {
             out.push(name);
@@ -271,6 +314,45 @@ mod tests {
             err.contains("expected a device index, received 'x'") || err.contains("feature `wgpu`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn remote_devices_parse_and_bad_addresses_are_named() {
+        for s in ["remote:ws://127.0.0.1:3000", "remote:ws://gpu-box:3001#2"] {
+            match s.parse::<Device>() {
+                Ok(d) => assert_eq!(d.to_string(), s),
+                Err(e) => assert!(
+                    cfg!(not(feature = "remote")) && e.to_string().contains("feature `remote`"),
+                    "{e}"
+                ),
+            }
+        }
+        if cfg!(feature = "remote") {
+            let d: Device = "remote:ws://h:1#0".parse().unwrap();
+            assert_eq!(
+                d,
+                Device::Remote {
+                    url: "ws://h:1".into(),
+                    index: 0
+                }
+            );
+            assert_eq!(d.to_string(), "remote:ws://h:1");
+        }
+        for bad in [
+            "remote:",
+            "remote:http://h:1",
+            "remote:ws://h",
+            "remote:ws://h:port",
+            "remote:ws://h:1/x",
+        ] {
+            let err = bad.parse::<Device>().unwrap_err().to_string();
+            assert!(
+                err.contains("expected a remote device as 'remote:ws://HOST:PORT'"),
+                "{bad}: {err}"
+            );
+        }
+        let err = "remote:ws://h:1#x".parse::<Device>().unwrap_err().to_string();
+        assert!(err.contains("expected a device index, received 'x'"), "{err}");
     }
 
     #[test]

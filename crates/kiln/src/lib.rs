@@ -33,6 +33,7 @@ pub mod constraints;
 pub mod datasets;
 mod denormals;
 mod devices;
+pub mod distribution;
 mod error;
 mod fit;
 mod graph_ops;
@@ -54,6 +55,8 @@ mod random;
 pub mod registry;
 pub mod regularizers;
 mod saving;
+#[cfg(feature = "remote")]
+mod serve;
 mod summary;
 
 pub use denormals::{flush_denormals, set_flush_denormals};
@@ -65,6 +68,8 @@ pub use layer::{EmitContext, Layer};
 pub use model::{Apply, Input, Model, Sequential, SequentialEntry, SymbolicTensor, WithInputShape};
 pub use names::clear_session;
 pub use random::set_random_seed;
+#[cfg(feature = "remote")]
+pub use serve::serve;
 
 /// The IR crate, for custom layers that emit ops.
 pub use kiln_ir as ir;

@@ -10,6 +10,7 @@ mod checkpoint;
 mod common;
 mod constraints;
 mod custom_layer;
+mod data_parallel;
 mod datasets;
 mod devices;
 mod fit_host_sync;

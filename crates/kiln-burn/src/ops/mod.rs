@@ -61,7 +61,7 @@ pub(crate) fn lower(step: &Step, mut args: Vec<Slot>, ctx: &Ctx) -> Result<Slot,
         Op::Noise { kind, stddev } => {
             let x = float(args.remove(0))?;
             Ok(Slot::F(if ctx.training {
-                random::noise(x, *kind, *stddev, ctx)
+                random::noise(x, *kind, *stddev, ranks[0], ctx)
             } else {
                 x
             }))

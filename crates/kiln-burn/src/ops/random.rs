@@ -18,6 +18,9 @@ pub(crate) fn dropout(x: FloatT, rate: f32, rank: usize, shared_axes: &[usize], 
     let n: usize = dims.iter().product();
     let keep = 1.0 - rate;
     let mut rng = Rng::new(ctx.seed);
+    if rank > 0 && !shared_axes.contains(&0) {
+        rng.skip((ctx.row_offset * (n / dims[burn_axis(0, rank)].max(1))) as u64);
+    }
     let mask: Vec<f32> = (0..n)
         .map(|_| if (rng.uniform() as f32) < keep { 1.0 / keep } else { 0.0 })
         .collect();
@@ -25,10 +28,14 @@ pub(crate) fn dropout(x: FloatT, rate: f32, rank: usize, shared_axes: &[usize], 
 }
 
 /// Gaussian noise, added or multiplied, drawn on the host like dropout masks.
-pub(crate) fn noise(x: FloatT, kind: NoiseKind, stddev: f32, ctx: &Ctx) -> FloatT {
+pub(crate) fn noise(x: FloatT, kind: NoiseKind, stddev: f32, rank: usize, ctx: &Ctx) -> FloatT {
     let dims = x.dims();
     let n: usize = dims.iter().product();
     let mut rng = Rng::new(ctx.seed);
+    if rank > 0 {
+        // Two uniform draws per normal.
+        rng.skip(2 * (ctx.row_offset * (n / dims[burn_axis(0, rank)].max(1))) as u64);
+    }
     let mean = match kind {
         NoiseKind::Additive => 0.0,
         NoiseKind::Multiplicative => 1.0,

@@ -108,6 +108,11 @@ impl Model {
         metrics: &[&str],
     ) -> Result<()> {
         let optimizer = optimizer.into().resolve()?;
+        if self.replicas.is_none()
+            && let Some(distribution) = crate::distribution::distribution()
+        {
+            self.set_distribution(Some(distribution))?;
+        }
         let names = self.output_names();
         let built = self.built()?;
         let outputs = built.graph.outputs().to_vec();

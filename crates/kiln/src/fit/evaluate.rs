@@ -47,10 +47,22 @@ impl Model {
         let order: Vec<usize> = (0..x.len()).collect();
         let mut sums = OutputSums::new();
         for (i, idx) in batches(&order, batch_size).enumerate() {
-            let mut inputs = x.rows(idx);
-            inputs.extend(y.rows(idx));
-            let outs = session.run_deferred(&compiled.eval_plan, inputs, RunMode::default())?;
-            sums.add(&outs, idx.len())?;
+            match &self.replicas {
+                Some(r) => {
+                    let shards = r.shards(x, Some(y), idx);
+                    for (outs, rows) in
+                        session.run_sharded_deferred(&r.engines, &compiled.eval_plan, shards, RunMode::default())?
+                    {
+                        sums.add(&outs, rows)?;
+                    }
+                }
+                None => {
+                    let mut inputs = x.rows(idx);
+                    inputs.extend(y.rows(idx));
+                    let outs = session.run_deferred(&compiled.eval_plan, inputs, RunMode::default())?;
+                    sums.add(&outs, idx.len())?;
+                }
+            }
             if bar.due(i + 1) {
                 bar.update(i + 1, &read_means(&sums, &compiled.log_names)?.1);
             }
@@ -87,9 +99,18 @@ impl Model {
         let order: Vec<usize> = (0..x.len()).collect();
         let mut parts: Vec<Vec<HostTensor>> = vec![Vec::new(); built.outputs.len()];
         for idx in batches(&order, options.batch_size) {
-            let outs = built.session.run_owned(&built.plan, x.rows(idx), RunMode::default())?;
-            for (p, o) in parts.iter_mut().zip(outs) {
-                p.push(o);
+            let outs = match &self.replicas {
+                Some(r) => {
+                    built
+                        .session
+                        .run_sharded(&r.engines, &built.plan, r.shards(&x, None, idx), RunMode::default())?
+                }
+                None => vec![built.session.run_owned(&built.plan, x.rows(idx), RunMode::default())?],
+            };
+            for outs in outs {
+                for (p, o) in parts.iter_mut().zip(outs) {
+                    p.push(o);
+                }
             }
         }
         parts

@@ -5,10 +5,11 @@ use super::data::{Data, batches, check_labels, conform};
 use super::options::FitOptions;
 use super::progress::ProgressBar;
 use crate::callbacks::{Callback, History, Logs};
+use crate::distribution::{Replicas, shards};
 use crate::error::{KilnError, Result};
 use crate::losses::Loss;
 use crate::model::{Built, Model};
-use kiln_burn::{DeviceOutputs, OutputSums, RunMode};
+use kiln_burn::{DeviceOutputs, OutputSums, RunMode, Shard};
 use kiln_ir::{HostTensor, Rng};
 use std::sync::mpsc;
 
@@ -169,18 +170,17 @@ impl Model {
                 // The worker gathers each batch's rows while the previous step runs; the
                 // bounded channel keeps it at most PREFETCH batches ahead and ends it when
                 // the loop stops early (the receiver is dropped).
-                let (tx, rx) = mpsc::sync_channel::<Vec<HostTensor>>(PREFETCH);
+                let (tx, rx) = mpsc::sync_channel::<Vec<Shard>>(PREFETCH);
                 let (order, batch_size) = (&order, options.batch_size);
+                let parts = self.replica_count();
                 scope.spawn(move || {
                     for idx in batches(order, batch_size) {
-                        let mut inputs = x.rows(idx);
-                        inputs.extend(y.rows(idx));
-                        if tx.send(inputs).is_err() {
+                        if tx.send(shards(parts, x, Some(y), idx)).is_err() {
                             break;
                         }
                     }
                 });
-                for (batch, idx) in batches(order, batch_size).enumerate() {
+                for batch in 0..steps {
                     for cb in callbacks.iter_mut() {
                         cb.on_batch_begin(self, batch, &empty)?;
                     }
@@ -191,8 +191,9 @@ impl Model {
                         ))
                     })?;
                     let seed = Rng::stream(fit_seed ^ 0xD1B5_4A32_D192_ED03, (epoch * steps + batch) as u64).next_u64();
-                    let outputs = self.train_batch_deferred(inputs, seed)?;
-                    sums.add(&outputs, idx.len())?;
+                    for (outputs, rows) in self.train_batch_deferred(inputs, seed)? {
+                        sums.add(&outputs, rows)?;
+                    }
                     fresh = None;
                     let draw = bar.due(batch + 1);
                     let logs = if reads_batch_logs || draw {
@@ -261,7 +262,7 @@ impl Model {
 
     /// What a training step needs: the compiled plan and optimizer, and the session that
     /// holds the weights.
-    fn training_parts(&mut self) -> Result<(&Compiled, &mut Built)> {
+    fn training_parts(&mut self) -> Result<(&Compiled, &mut Built, Option<&Replicas>)> {
         let compiled = self
             .compiled
             .as_ref()
@@ -270,32 +271,51 @@ impl Model {
             .built
             .as_mut()
             .ok_or_else(|| KilnError::NotCompiled(self.name.clone()))?;
-        Ok((compiled, built))
+        Ok((compiled, built, self.replicas.as_ref()))
     }
 
-    /// One optimizer step on a batch, its outputs left on the device.
-    fn train_batch_deferred(&mut self, inputs: Vec<HostTensor>, seed: u64) -> Result<DeviceOutputs> {
-        let (compiled, built) = self.training_parts()?;
-        Ok(built.session.train_step_deferred(
-            &compiled.plan,
-            inputs,
-            &compiled.optimizer.kind,
-            compiled.optimizer.learning_rate,
-            RunMode { training: true, seed },
-        )?)
+    /// How many parts each batch is split into: the number of devices.
+    pub(crate) fn replica_count(&self) -> usize {
+        self.replicas.as_ref().map_or(1, |r| r.engines.len())
+    }
+
+    /// One optimizer step on a batch given as one shard per device (one shard on a single
+    /// device), its outputs left on the main device, each with its rows.
+    fn train_batch_deferred(&mut self, mut shards: Vec<Shard>, seed: u64) -> Result<Vec<(DeviceOutputs, usize)>> {
+        let mode = RunMode { training: true, seed };
+        let (compiled, built, replicas) = self.training_parts()?;
+        let (optimizer, lr) = (&compiled.optimizer.kind, compiled.optimizer.learning_rate);
+        match replicas {
+            Some(r) => Ok(built
+                .session
+                .train_step_sharded(&r.engines, &compiled.plan, shards, optimizer, lr, mode)?),
+            None => {
+                let shard = shards.pop().expect("a batch has rows");
+                let outs = built
+                    .session
+                    .train_step_deferred(&compiled.plan, shard.inputs, optimizer, lr, mode)?;
+                Ok(vec![(outs, shard.rows)])
+            }
+        }
     }
 
     /// One optimizer step on a batch; returns the values of the training graph's outputs.
     pub(crate) fn train_batch(&mut self, inputs: &[HostTensor], seed: u64) -> Result<Vec<f64>> {
-        let (compiled, built) = self.training_parts()?;
-        let outs = built.session.train_step(
-            &compiled.plan,
-            inputs,
-            &compiled.optimizer.kind,
-            compiled.optimizer.learning_rate,
-            RunMode { training: true, seed },
-        )?;
-        Ok(scalars(&outs))
+        let (compiled, built, replicas) = self.training_parts()?;
+        let mode = RunMode { training: true, seed };
+        let (optimizer, lr) = (&compiled.optimizer.kind, compiled.optimizer.learning_rate);
+        if replicas.is_none() {
+            let outs = built.session.train_step(&compiled.plan, inputs, optimizer, lr, mode)?;
+            return Ok(scalars(&outs));
+        }
+        let data = Data(inputs.to_vec());
+        let rows: Vec<usize> = (0..data.len()).collect();
+        let shards = shards(self.replica_count(), &data, None, &rows);
+        let mut sums = OutputSums::new();
+        for (outputs, rows) in self.train_batch_deferred(shards, seed)? {
+            sums.add(&outputs, rows)?;
+        }
+        Ok(sums.means()?)
     }
 
     /// Runs one training step on a batch of inputs and targets (Keras's

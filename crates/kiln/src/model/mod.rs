@@ -63,6 +63,8 @@ pub struct Model {
     /// Set by a callback to end `fit` after the current epoch (Keras's
     /// `model.stop_training`).
     pub stop_training: bool,
+    /// The devices each batch is split across, when data-parallel.
+    pub(crate) replicas: Option<crate::distribution::Replicas>,
 }
 
 impl std::fmt::Debug for Model {
@@ -87,6 +89,7 @@ impl Model {
             device: Device::default_device()?,
             compiled: None,
             stop_training: false,
+            replicas: None,
         };
         let inputs: Vec<SymbolicTensor> = inputs.iter().map(|t| (*t).clone()).collect();
         let outputs: Vec<SymbolicTensor> = outputs.iter().map(|t| (*t).clone()).collect();
@@ -193,13 +196,45 @@ impl Model {
         Ok(())
     }
 
-    /// Moves the model (weights and optimizer state) to another device.
+    /// Moves the model (weights and optimizer state) to another device. A data-parallel
+    /// model goes back to one device.
     pub fn to_device(&mut self, device: &Device) -> Result<()> {
         let engine = device.engine()?;
+        self.move_to(device, &engine)?;
+        self.replicas = None;
+        Ok(())
+    }
+
+    fn move_to(&mut self, device: &Device, engine: &kiln_burn::EngineDevice) -> Result<()> {
         if let Some(built) = self.built.as_mut() {
-            built.session = built.session.to_device(&engine)?;
+            built.session = built.session.to_device(engine)?;
         }
         self.device = device.clone();
         Ok(())
+    }
+
+    /// Splits every batch of `fit`, `evaluate` and `predict` across the devices of
+    /// `distribution` (see [`crate::distribution`]), moving the weights and optimizer
+    /// state to its main device; `None` keeps the model on its main device alone. Every
+    /// device is connected here, so a device that cannot be used is an error now.
+    pub fn set_distribution(&mut self, distribution: Option<crate::distribution::DataParallel>) -> Result<()> {
+        let Some(plan) = distribution else {
+            self.replicas = None;
+            return Ok(());
+        };
+        let replicas = crate::distribution::Replicas::new(plan)?;
+        let main = replicas.plan.main_device().clone();
+        self.move_to(&main, &replicas.engines[0])?;
+        self.replicas = (replicas.engines.len() > 1).then_some(replicas);
+        Ok(())
+    }
+
+    /// The devices the model splits its batches across (its own device alone when it is
+    /// not data-parallel).
+    pub fn distribution_devices(&self) -> Vec<Device> {
+        match &self.replicas {
+            Some(r) => r.plan.devices().to_vec(),
+            None => vec![self.device.clone()],
+        }
     }
 }

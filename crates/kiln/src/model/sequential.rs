@@ -36,6 +36,7 @@ impl Sequential {
             device: Device::default_device().unwrap_or(Device::Flex),
             compiled: None,
             stop_training: false,
+            replicas: None,
         }
     }
 }
