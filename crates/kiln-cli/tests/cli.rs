@@ -33,6 +33,7 @@ fn info_lists_the_compiled_backends_and_their_devices() {
         (cfg!(feature = "flex"), "flex"),
         (cfg!(feature = "wgpu"), "wgpu"),
         (cfg!(feature = "tch"), "tch"),
+        (cfg!(feature = "remote"), "remote"),
     ] {
         if on {
             backends.push(name);
