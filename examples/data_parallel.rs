@@ -14,6 +14,8 @@
 //!     --devices remote:ws://127.0.0.1:3001,remote:ws://127.0.0.1:3002
 //! ```
 //!
+//! `--dtype-policy mixed_bfloat16` (or `mixed_float16`) trains in mixed precision.
+//!
 //! It trains one epoch on Fashion-MNIST (from Debian's `dataset-fashion-mnist` package,
 //! which `./scripts/setup` installs, or the IDX files in `KILN_DATA`) and ends by printing
 //! `final loss: X` and `accuracy: Y` (on the test images).
@@ -36,6 +38,9 @@ struct Args {
     /// Train on the first N training images only (all 60,000 by default).
     #[arg(long)]
     limit: Option<usize>,
+    /// The dtype policy: float32, mixed_float16 or mixed_bfloat16.
+    #[arg(long, default_value = "float32")]
+    dtype_policy: String,
 }
 
 /// Pixels 0–255 to 0–1, with a channel axis, keeping the first `limit` images.
@@ -76,6 +81,7 @@ fn main() -> anyhow::Result<()> {
         devices.join(", ")
     );
 
+    model.set_dtype_policy(&args.dtype_policy)?;
     model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
     let start = Instant::now();
     let history = model.fit(

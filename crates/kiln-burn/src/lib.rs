@@ -24,6 +24,7 @@ pub(crate) mod ops;
 mod optim;
 mod parallel;
 mod plan;
+mod precision;
 mod session;
 mod slot;
 
@@ -39,5 +40,6 @@ pub mod fast_paths {
 pub use error::EngineError;
 pub use parallel::{Shard, split_rows};
 pub use plan::Plan;
+pub use precision::{ComputeDType, LossScale};
 pub use session::{OptimizerSnapshot, RunMode, Session};
 pub use slot::MAX_RANK;

@@ -20,6 +20,8 @@ pub(crate) struct Step {
     /// Mixed into the run's seed for this step's random numbers: the node's position in
     /// the graph as written, so graph passes never change dropout masks or noise.
     pub seed_index: u64,
+    /// The 16-bit type this step computes in under mixed precision, if any.
+    pub compute: Option<crate::precision::ComputeDType>,
 }
 
 /// What a step needs from the run: the device for new tensors, the mode and a seed.
@@ -37,7 +39,7 @@ pub(crate) struct Ctx<'a> {
 /// last use. Compile once, run many times.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
     n_values: usize,
     inputs: Vec<(usize, TensorType, String)>,
     params: Vec<usize>,
@@ -158,6 +160,7 @@ impl Plan {
                     out: node.output.index(),
                     label: node.label.clone(),
                     seed_index: seed_index[id.index()],
+                    compute: None,
                 }
             })
             .collect();
@@ -296,7 +299,14 @@ impl Plan {
                 seed: ctx.seed ^ step.seed_index.wrapping_mul(0x9E37_79B9),
                 row_offset: ctx.row_offset,
             };
-            let out = ops::lower(step, args, &step_ctx).map_err(|message| EngineError::Engine {
+            let out = match step.compute {
+                Some(dtype) => {
+                    let args = crate::precision::cast_args(args, dtype);
+                    ops::lower(step, args, &step_ctx).map(crate::precision::to_f32)
+                }
+                None => ops::lower(step, args, &step_ctx),
+            };
+            let out = out.map_err(|message| EngineError::Engine {
                 engine: "burn".into(),
                 message: format!("{} ({}): {message}", step.label, step.op),
             })?;

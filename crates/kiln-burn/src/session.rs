@@ -7,6 +7,7 @@ use crate::device::EngineDevice;
 use crate::error::EngineError;
 use crate::optim;
 use crate::plan::{Ctx, Plan};
+use crate::precision::LossScale;
 use crate::slot::{FloatT, Slot};
 use kiln_ir::{Graph, HostTensor, OptimizerKind};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -46,6 +47,8 @@ pub struct Session {
     trainable: Vec<bool>,
     constraints: Vec<Option<kiln_ir::Constraint>>,
     optimizer: Option<OptimizerState>,
+    /// Dynamic loss scaling (float16 mixed precision), if on.
+    loss_scale: Option<LossScale>,
 }
 
 fn engine_error(device: &EngineDevice, message: String) -> EngineError {
@@ -114,6 +117,7 @@ impl Session {
             trainable: params.iter().map(|p| p.trainable).collect(),
             constraints: params.iter().map(|p| p.constraint.clone()).collect(),
             optimizer: None,
+            loss_scale: None,
         };
         for (p, v) in params.iter().zip(values) {
             if v.shape() != p.dims().as_slice() {
@@ -174,6 +178,16 @@ impl Session {
     /// The optimizer's step count (0 before the first training step).
     pub fn iterations(&self) -> u64 {
         self.optimizer.as_ref().map_or(0, |o| o.iterations)
+    }
+
+    /// Turns dynamic loss scaling on (with its starting state) or off.
+    pub fn set_loss_scaling(&mut self, loss_scale: Option<LossScale>) {
+        self.loss_scale = loss_scale;
+    }
+
+    /// The loss scaling state, when on.
+    pub fn loss_scale(&self) -> Option<LossScale> {
+        self.loss_scale
     }
 
     /// Forgets the optimizer state (the next training step starts fresh).
@@ -285,6 +299,7 @@ impl Session {
                     iterations: o.iterations,
                     slots: o.slots.iter().map(|s| s.iter().map(mv).collect()).collect(),
                 }),
+                loss_scale: self.loss_scale,
             })
         })
     }
@@ -591,6 +606,12 @@ impl Session {
     /// One optimizer step from `grads` (per parameter, on the session's device), then the
     /// state updates. Call inside `guarded`, after [`prepare_optimizer`](Session::prepare_optimizer).
     pub(crate) fn apply_gradients(&mut self, grads: Vec<Option<FloatT>>, updates: Vec<(usize, FloatT)>, lr: f32) {
+        if let Some(loss_scale) = self.loss_scale.as_mut() {
+            let finite = crate::precision::all_finite(&grads);
+            if !loss_scale.after_step(finite) {
+                return;
+            }
+        }
         let state = self.optimizer.as_mut().expect("prepare_optimizer runs first");
         state.iterations += 1;
         for (i, g) in grads.into_iter().enumerate() {

@@ -45,6 +45,7 @@ mod layer_ops;
 pub mod layers;
 pub mod losses;
 pub mod metrics;
+pub mod mixed_precision;
 mod model;
 mod names;
 pub mod npy;

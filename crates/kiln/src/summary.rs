@@ -186,9 +186,38 @@ impl Model {
         lines.push(line("Total params", total));
         lines.push(line("Trainable params", trainable));
         lines.push(line("Non-trainable params", total - trainable));
+        if let Some(policy) = self.policy_line() {
+            lines.push(policy);
+        }
         let mut text = lines.join("\n");
         text.push('\n');
         text
+    }
+
+    /// ` Dtype policy: …` when any layer computes in less than float32.
+    fn policy_line(&self) -> Option<String> {
+        let policy = self.dtype_policy();
+        let own: Vec<String> = self
+            .layer_names()
+            .into_iter()
+            .filter_map(|l| {
+                let p = self.layer_policies.get(&l)?;
+                (*p != policy).then(|| format!("{l}: {p}"))
+            })
+            .collect();
+        if policy == crate::mixed_precision::DTypePolicy::Float32 && own.is_empty() {
+            return None;
+        }
+        let mut text = format!(" Dtype policy: {policy}");
+        if let Some(dtype) = policy.compute_dtype() {
+            text.push_str(&format!(
+                " (matrix products and convolutions in {dtype}, weights in float32)"
+            ));
+        }
+        if !own.is_empty() {
+            text.push_str(&format!("; layers with their own: {}", own.join(", ")));
+        }
+        Some(text)
     }
 
     /// Prints Keras 3's summary table: each layer's name and class, output shape and

@@ -22,6 +22,7 @@ mod keras_goldens;
 mod keras_model_config;
 mod layer_goldens;
 mod masked_loss;
+mod mixed_precision;
 mod npy;
 mod onnx_export;
 mod quickstart;

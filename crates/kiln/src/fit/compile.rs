@@ -182,8 +182,21 @@ impl Model {
         }
         graph.set_outputs(graph_outputs);
         verify(&graph)?;
-        let plan = Plan::compile_training(&graph)?;
-        let eval_plan = Plan::compile(&graph)?;
+        let model_dtype = self.dtype_policy().compute_dtype();
+        let layer_dtypes: std::collections::HashMap<String, Option<kiln_burn::ComputeDType>> = self
+            .layer_policies
+            .iter()
+            .map(|(l, p)| (l.clone(), p.compute_dtype()))
+            .collect();
+        let policy = |label: &str| layer_dtypes.get(label).copied().unwrap_or(model_dtype);
+        let plan = Plan::compile_training(&graph)?.autocast(policy);
+        let eval_plan = Plan::compile(&graph)?.autocast(policy);
+        self.check_compute_dtypes(&plan)?;
+        let built = self.built_mut()?;
+        built.plan = built.plan.clone().autocast(policy);
+        let float16 = plan.compute_dtypes().contains(&kiln_burn::ComputeDType::F16);
+        let loss_scale = built.session.loss_scale().unwrap_or_default();
+        built.session.set_loss_scaling(float16.then_some(loss_scale));
         self.compiled = Some(Compiled {
             optimizer,
             plan,
@@ -196,6 +209,33 @@ impl Model {
             fit_seed: None,
         });
         self.built_mut()?.session.reset_optimizer();
+        Ok(())
+    }
+
+    /// An error naming the engine and the type when a device of the model cannot compute
+    /// in a 16-bit type that `plan` uses.
+    fn check_compute_dtypes(&self, plan: &Plan) -> Result<()> {
+        let dtypes = plan.compute_dtypes();
+        if dtypes.is_empty() {
+            return Ok(());
+        }
+        let engines = match &self.replicas {
+            Some(r) => r.engines.clone(),
+            None => vec![self.device.engine()?],
+        };
+        for engine in &engines {
+            if let Some(dtype) = dtypes.iter().find(|&&d| !engine.supports(d)) {
+                return Err(KilnError::Model {
+                    model: self.name.clone(),
+                    message: format!(
+                        "dtype policy '{}': the {} engine (device '{}') cannot compute in {dtype}; use the float32 policy on it, or a device that can (flex, tch, a wgpu adapter with {dtype} support)",
+                        self.dtype_policy(),
+                        engine.backend(),
+                        engine.name()
+                    ),
+                });
+            }
+        }
         Ok(())
     }
 

@@ -12,6 +12,7 @@ pub(crate) use symbolic::{Producer, SymNode};
 use crate::devices::Device;
 use crate::error::{KilnError, Result};
 use crate::fit::Compiled;
+use crate::mixed_precision::DTypePolicy;
 use kiln_burn::{Plan, Session};
 use kiln_ir::{Graph, HostTensor};
 use std::rc::Rc;
@@ -65,6 +66,10 @@ pub struct Model {
     pub stop_training: bool,
     /// The devices each batch is split across, when data-parallel.
     pub(crate) replicas: Option<crate::distribution::Replicas>,
+    /// The model's dtype policy (`None`: the global policy at `compile`).
+    pub(crate) dtype_policy: Option<DTypePolicy>,
+    /// Layers whose policy differs from the model's.
+    pub(crate) layer_policies: std::collections::BTreeMap<String, DTypePolicy>,
 }
 
 impl std::fmt::Debug for Model {
@@ -90,6 +95,8 @@ impl Model {
             compiled: None,
             stop_training: false,
             replicas: None,
+            dtype_policy: None,
+            layer_policies: Default::default(),
         };
         let inputs: Vec<SymbolicTensor> = inputs.iter().map(|t| (*t).clone()).collect();
         let outputs: Vec<SymbolicTensor> = outputs.iter().map(|t| (*t).clone()).collect();
@@ -227,6 +234,53 @@ impl Model {
         self.move_to(&main, &replicas.engines[0])?;
         self.replicas = (replicas.engines.len() > 1).then_some(replicas);
         Ok(())
+    }
+
+    /// The names of the model's layers, in execution order (inputs left out).
+    pub fn layer_names(&self) -> Vec<String> {
+        self.built
+            .as_ref()
+            .map(|b| {
+                b.nodes
+                    .iter()
+                    .filter(|n| matches!(n.producer, Producer::Layer(_)))
+                    .map(|n| n.name().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sets the model's dtype policy (`float32`, `mixed_float16`, `mixed_bfloat16`; see
+    /// [`crate::mixed_precision`]). It takes effect at the next `compile`.
+    pub fn set_dtype_policy(&mut self, policy: &str) -> Result<()> {
+        self.dtype_policy = Some(policy.parse()?);
+        Ok(())
+    }
+
+    /// Gives the layer `layer` its own dtype policy (Keras's `dtype=` argument of a
+    /// layer), such as `float32` for an output layer of a mixed model. It takes effect
+    /// at the next `compile`.
+    pub fn set_layer_dtype_policy(&mut self, layer: &str, policy: &str) -> Result<()> {
+        let policy: DTypePolicy = policy.parse()?;
+        let names = self.layer_names();
+        if !names.iter().any(|n| n == layer) {
+            return Err(KilnError::Model {
+                model: self.name.clone(),
+                message: format!("no layer named '{layer}'; its layers are: {}", names.join(", ")),
+            });
+        }
+        self.layer_policies.insert(layer.to_string(), policy);
+        Ok(())
+    }
+
+    /// The dtype policy in force: the model's own, else the global one.
+    pub fn dtype_policy(&self) -> DTypePolicy {
+        self.dtype_policy.unwrap_or_else(crate::mixed_precision::global_policy)
+    }
+
+    /// The loss scale of float16 mixed precision (`None` when loss scaling is off).
+    pub fn loss_scale(&self) -> Option<f32> {
+        self.built.as_ref()?.session.loss_scale().map(|s| s.scale)
     }
 
     /// The devices the model splits its batches across (its own device alone when it is

@@ -37,6 +37,8 @@ impl Sequential {
             compiled: None,
             stop_training: false,
             replicas: None,
+            dtype_policy: None,
+            layer_policies: Default::default(),
         }
     }
 }
