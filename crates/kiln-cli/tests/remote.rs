@@ -261,3 +261,28 @@ fn serve_refuses_other_addresses_without_the_flag() {
         "{err}"
     );
 }
+
+#[test]
+fn kiln_predict_runs_on_a_remote_device() {
+    let server = Server::start("flex");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("remote_predict");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut model = classifier();
+    model.to_device(&"flex".parse().unwrap()).unwrap();
+    let (path, x_path, y_path) = (dir.join("m.kiln"), dir.join("x.npy"), dir.join("y.npy"));
+    model.save(&path).unwrap();
+    let (x, _) = data();
+    kiln::npy::write(&x_path, &x).unwrap();
+    let device = server.device();
+    let out = within(120, "kiln predict on a remote device", move || {
+        Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(["predict", path.to_str().unwrap(), "-i", x_path.to_str().unwrap()])
+            .args(["-o", y_path.to_str().unwrap(), "--device", &device])
+            .output()
+            .unwrap()
+    });
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let y = kiln::npy::read(dir.join("y.npy")).unwrap();
+    assert_close("predictions", &y.to_f32(), &model.predict(&x).unwrap().to_f32(), 1e-6);
+}
