@@ -94,7 +94,9 @@ fn moving(error: EngineError, main: &EngineDevice) -> EngineError {
     }
 }
 
-fn check_replicas(replicas: &[EngineDevice], shards: &[Shard]) -> Result<(), EngineError> {
+/// `shards` with their inputs checked against `plan`, after checking there is a device
+/// for each.
+fn prepare(replicas: &[EngineDevice], plan: &Plan, shards: Vec<Shard>) -> Result<Vec<Shard>, EngineError> {
     if shards.is_empty() || shards.len() > replicas.len() {
         return Err(EngineError::Input(format!(
             "{} part(s) of a batch for {} device(s)",
@@ -102,7 +104,13 @@ fn check_replicas(replicas: &[EngineDevice], shards: &[Shard]) -> Result<(), Eng
             replicas.len()
         )));
     }
-    Ok(())
+    shards
+        .into_iter()
+        .map(|shard| {
+            let inputs = plan.prepare_owned_inputs(shard.inputs)?;
+            Ok(Shard { inputs, ..shard })
+        })
+        .collect()
 }
 
 impl Session {
@@ -121,12 +129,7 @@ impl Session {
         lr: f32,
         mode: RunMode,
     ) -> Result<Vec<(DeviceOutputs, usize)>, EngineError> {
-        check_replicas(replicas, &shards)?;
-        let mut prepared = Vec::with_capacity(shards.len());
-        for shard in shards {
-            let inputs = plan.prepare_owned_inputs(shard.inputs)?;
-            prepared.push(Shard { inputs, ..shard });
-        }
+        let prepared = prepare(replicas, plan, shards)?;
         let total: usize = prepared.iter().map(|s| s.rows).sum();
         let rows: Vec<usize> = prepared.iter().map(|s| s.rows).collect();
         self.prepare_optimizer(optimizer);
@@ -181,12 +184,7 @@ impl Session {
         shards: Vec<Shard>,
         mode: RunMode,
     ) -> Result<Vec<Vec<HostTensor>>, EngineError> {
-        check_replicas(replicas, &shards)?;
-        let mut prepared = Vec::with_capacity(shards.len());
-        for shard in shards {
-            let inputs = plan.prepare_owned_inputs(shard.inputs)?;
-            prepared.push(Shard { inputs, ..shard });
-        }
+        let prepared = prepare(replicas, plan, shards)?;
         on_each(prepared, |k, shard| {
             let device = &replicas[k];
             guarded(device, || {
@@ -208,12 +206,7 @@ impl Session {
         shards: Vec<Shard>,
         mode: RunMode,
     ) -> Result<Vec<(DeviceOutputs, usize)>, EngineError> {
-        check_replicas(replicas, &shards)?;
-        let mut prepared = Vec::with_capacity(shards.len());
-        for shard in shards {
-            let inputs = plan.prepare_owned_inputs(shard.inputs)?;
-            prepared.push(Shard { inputs, ..shard });
-        }
+        let prepared = prepare(replicas, plan, shards)?;
         let main = self.device().clone();
         on_each(prepared, |k, shard| {
             let device = &replicas[k];
