@@ -10,13 +10,13 @@
 //! collectives exist only for its CubeCL CUDA engine, which Kiln does not run on, so the
 //! gradients are always gathered on the main device.
 
-use crate::convert::{download, upload_owned};
+use crate::convert::download;
 use crate::deferred::DeviceOutputs;
 use crate::device::EngineDevice;
 use crate::error::EngineError;
-use crate::plan::{Ctx, Plan};
+use crate::plan::Plan;
 use crate::session::{Pass, RunMode, Session, guarded};
-use crate::slot::{FloatT, Slot};
+use crate::slot::FloatT;
 use kiln_ir::{HostTensor, OptimizerKind};
 
 /// One device's part of a batch.
@@ -219,27 +219,5 @@ impl Session {
             .map_err(|e| moving(e, &main))?;
             Ok((outs, rows))
         })
-    }
-
-    /// Uploads checked inputs to `device` and runs `plan` there with the weights moved to
-    /// it (call inside `guarded`).
-    fn run_on(
-        &self,
-        device: &EngineDevice,
-        plan: &Plan,
-        inputs: Vec<HostTensor>,
-        mode: RunMode,
-        row_offset: usize,
-    ) -> Result<Vec<Slot>, EngineError> {
-        let burn_device = device.burn();
-        let uploaded = inputs.into_iter().map(|t| upload_owned(t, burn_device)).collect();
-        let params = self.params_on(device).into_iter().map(Slot::F).collect();
-        let ctx = Ctx {
-            device: burn_device,
-            training: mode.training,
-            seed: mode.seed,
-            row_offset,
-        };
-        Ok(plan.execute(uploaded, params, &ctx)?.0)
     }
 }

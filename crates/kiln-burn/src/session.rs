@@ -370,14 +370,28 @@ impl Session {
 
     /// Uploads checked inputs and runs `plan` without gradients (call inside `guarded`).
     fn run_slots(&self, plan: &Plan, inputs: Vec<HostTensor>, mode: RunMode) -> Result<Vec<Slot>, EngineError> {
-        let device = self.device.burn();
-        let uploaded = inputs.into_iter().map(|t| upload_owned(t, device)).collect();
-        let params = self.params.iter().cloned().map(Slot::F).collect();
+        self.run_on(&self.device, plan, inputs, mode, 0)
+    }
+
+    /// Uploads checked inputs to `device` and runs `plan` there without gradients, with
+    /// the weights moved to it when it is not the session's own device (call inside
+    /// `guarded`). `row_offset` places the inputs in a larger batch (see `Shard`).
+    pub(crate) fn run_on(
+        &self,
+        device: &EngineDevice,
+        plan: &Plan,
+        inputs: Vec<HostTensor>,
+        mode: RunMode,
+        row_offset: usize,
+    ) -> Result<Vec<Slot>, EngineError> {
+        let burn_device = device.burn();
+        let uploaded = inputs.into_iter().map(|t| upload_owned(t, burn_device)).collect();
+        let params = self.params_on(device).into_iter().map(Slot::F).collect();
         let ctx = Ctx {
-            device,
+            device: burn_device,
             training: mode.training,
             seed: mode.seed,
-            row_offset: 0,
+            row_offset,
         };
         Ok(plan.execute(uploaded, params, &ctx)?.0)
     }
