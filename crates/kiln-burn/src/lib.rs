@@ -12,7 +12,8 @@
 //! Burn's same-rank broadcasting.
 //!
 //! Data parallelism splits a batch into [`Shard`]s, one per device, and runs them at once
-//! ([`Session::train_step_sharded`], [`Session::run_sharded`]).
+//! ([`Session::train_step_sharded`], [`Session::run_sharded`]); a plan whose parts share
+//! batch statistics runs them in lockstep.
 
 mod constraint;
 mod convert;
@@ -20,6 +21,7 @@ mod deferred;
 mod device;
 mod engine;
 mod error;
+mod lockstep;
 pub(crate) mod ops;
 mod optim;
 mod parallel;

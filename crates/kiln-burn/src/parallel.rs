@@ -8,7 +8,8 @@
 //! `sum_over_batch_size`) is the row-weighted mean of the parts' losses, so the step
 //! equals the one-device step on the whole batch up to float rounding. Burn's all-reduce
 //! collectives exist only for its CubeCL CUDA engine, which Kiln does not run on, so the
-//! gradients are always gathered on the main device.
+//! gradients are always gathered on the main device. A plan whose parts share batch
+//! statistics (batch normalization) runs them in lockstep instead (`lockstep.rs`).
 
 use crate::convert::download;
 use crate::deferred::DeviceOutputs;
@@ -16,7 +17,7 @@ use crate::device::EngineDevice;
 use crate::error::EngineError;
 use crate::plan::Plan;
 use crate::session::{Pass, RunMode, Session, guarded};
-use crate::slot::FloatT;
+use crate::slot::{FloatT, Slot};
 use kiln_ir::{HostTensor, OptimizerKind};
 
 /// One device's part of a batch.
@@ -84,7 +85,7 @@ fn on_each<T: Send>(
 }
 
 /// `error`, raised while moving a device's results to `main`, saying so.
-fn moving(error: EngineError, main: &EngineDevice) -> EngineError {
+pub(crate) fn moving(error: EngineError, main: &EngineDevice) -> EngineError {
     match error {
         EngineError::Engine { engine, message } => EngineError::Engine {
             engine,
@@ -134,15 +135,23 @@ impl Session {
         let rows: Vec<usize> = prepared.iter().map(|s| s.rows).collect();
         self.prepare_optimizer(optimizer);
         let main = self.device.clone();
-        let session = &*self;
-        // Each device's results are moved to the main device on its own thread, so a
-        // device that fails (a server that died) is the one the error names.
-        let passes: Vec<Pass> = on_each(prepared, |k, shard| {
-            let pass = session.forward_backward(&replicas[k], plan, shard.inputs, mode, shard.row_offset)?;
-            guarded(&replicas[k], || Ok(pass.into_device(&main))).map_err(|e| moving(e, &main))
-        })?;
+        // In lockstep the gradients come from one backward pass over the whole batch's
+        // loss; otherwise each part's are weighted by its rows here.
+        let lockstep = crate::lockstep::needed(plan, mode, prepared.len());
+        let passes: Vec<Pass> = if lockstep {
+            self.forward_backward_lockstep(replicas, plan, prepared, mode)?
+        } else {
+            let session = &*self;
+            // Each device's results are moved to the main device on its own thread, so a
+            // device that fails (a server that died) is the one the error names.
+            on_each(prepared, |k, shard| {
+                let pass = session.forward_backward(&replicas[k], plan, shard.inputs, mode, shard.row_offset)?;
+                guarded(&replicas[k], || Ok(pass.into_device(&main))).map_err(|e| moving(e, &main))
+            })?
+        };
         let (grads, updates, outputs) = guarded(&main, || {
             let share = |k: usize| rows[k] as f32 / total.max(1) as f32;
+            let grad_weight = |k: usize| if lockstep { 1.0 } else { share(k) };
             let mut grads: Vec<Option<FloatT>> = vec![None; self.params.len()];
             let mut updates: Vec<(usize, FloatT)> = Vec::new();
             let mut outputs = Vec::with_capacity(passes.len());
@@ -150,7 +159,7 @@ impl Session {
                 let w = share(k);
                 for (sum, g) in grads.iter_mut().zip(pass.grads) {
                     if let Some(g) = g {
-                        let g = g.mul_scalar(w);
+                        let g = g.mul_scalar(grad_weight(k));
                         *sum = Some(match sum.take() {
                             Some(s) => s.add(g),
                             None => g,
@@ -184,15 +193,25 @@ impl Session {
         shards: Vec<Shard>,
         mode: RunMode,
     ) -> Result<Vec<Vec<HostTensor>>, EngineError> {
+        let download_all = |outs: Vec<Slot>| -> Result<Vec<HostTensor>, EngineError> {
+            outs.into_iter()
+                .zip(plan.output_ranks())
+                .map(|(o, r)| download(o, r))
+                .collect()
+        };
         let prepared = prepare(replicas, plan, shards)?;
+        if crate::lockstep::needed(plan, mode, prepared.len()) {
+            let outs = self.run_lockstep(replicas, plan, prepared, mode)?;
+            return outs
+                .into_iter()
+                .zip(replicas)
+                .map(|(outs, device)| guarded(device, || download_all(outs)))
+                .collect();
+        }
         on_each(prepared, |k, shard| {
             let device = &replicas[k];
             guarded(device, || {
-                let outs = self.run_on(device, plan, shard.inputs, mode, shard.row_offset)?;
-                outs.into_iter()
-                    .zip(plan.output_ranks())
-                    .map(|(o, r)| download(o, r))
-                    .collect()
+                download_all(self.run_on(device, plan, shard.inputs, mode, shard.row_offset)?)
             })
         })
     }
@@ -208,6 +227,20 @@ impl Session {
     ) -> Result<Vec<(DeviceOutputs, usize)>, EngineError> {
         let prepared = prepare(replicas, plan, shards)?;
         let main = self.device().clone();
+        if crate::lockstep::needed(plan, mode, prepared.len()) {
+            let rows: Vec<usize> = prepared.iter().map(|s| s.rows).collect();
+            let outs = self.run_lockstep(replicas, plan, prepared, mode)?;
+            return outs
+                .into_iter()
+                .zip(replicas)
+                .zip(rows)
+                .map(|((outs, device), rows)| {
+                    guarded(device, || Ok(DeviceOutputs::new(device, outs).to_device(&main)))
+                        .map_err(|e| moving(e, &main))
+                        .map(|outs| (outs, rows))
+                })
+                .collect();
+        }
         on_each(prepared, |k, shard| {
             let device = &replicas[k];
             let rows = shard.rows;

@@ -277,6 +277,13 @@ impl Plan {
         params: Vec<Slot>,
         ctx: &Ctx,
     ) -> Result<(Vec<Slot>, Vec<(usize, Slot)>), EngineError> {
+        let mut run = self.start(inputs, params);
+        run.run_to(self.steps.len(), ctx)?;
+        run.finish()
+    }
+
+    /// A run of the plan on uploaded inputs and parameters, before its first step.
+    pub(crate) fn start(&self, inputs: Vec<Slot>, params: Vec<Slot>) -> Execution<'_> {
         let mut slots: Vec<Option<Slot>> = vec![None; self.n_values];
         for ((v, _, _), t) in self.inputs.iter().zip(inputs) {
             slots[*v] = Some(t);
@@ -284,15 +291,52 @@ impl Plan {
         for (&v, t) in self.params.iter().zip(params) {
             slots[v] = Some(t);
         }
-        for (i, step) in self.steps.iter().enumerate() {
-            let mut args = Vec::with_capacity(step.args.len());
-            for (&a, &take) in step.args.iter().zip(&step.take) {
-                let t = if take { slots[a].take() } else { slots[a].clone() };
-                args.push(t.ok_or_else(|| EngineError::Engine {
-                    engine: "burn".into(),
-                    message: format!("value %{a} is missing at step {i}"),
-                })?);
-            }
+        Execution {
+            plan: self,
+            slots,
+            next: 0,
+        }
+    }
+
+    /// The steps that average a value over the devices of a split batch
+    /// ([`Op::ReplicaMean`]), in order: where a data-parallel training run's devices
+    /// meet. Empty when every device can run its part on its own.
+    pub(crate) fn replica_steps(&self) -> Vec<usize> {
+        (0..self.steps.len())
+            .filter(|&i| matches!(self.steps[i].op, Op::ReplicaMean))
+            .collect()
+    }
+
+    /// The logical rank of each output.
+    pub(crate) fn output_ranks(&self) -> impl Iterator<Item = usize> + '_ {
+        self.outputs.iter().map(|(_, r)| *r)
+    }
+}
+
+/// A run of a [`Plan`] in progress on one device: the live values and the next step.
+/// [`Plan::execute`] runs one from start to finish; the data-parallel runs of a plan with
+/// [`Op::ReplicaMean`] steps advance one per device up to each such step, average it
+/// across the devices and go on.
+pub(crate) struct Execution<'p> {
+    plan: &'p Plan,
+    slots: Vec<Option<Slot>>,
+    next: usize,
+}
+
+impl Execution<'_> {
+    fn missing(v: usize, i: usize) -> EngineError {
+        EngineError::Engine {
+            engine: "burn".into(),
+            message: format!("value %{v} is missing at step {i}"),
+        }
+    }
+
+    /// Runs the steps from the next one up to (not including) step `end`.
+    pub(crate) fn run_to(&mut self, end: usize, ctx: &Ctx) -> Result<(), EngineError> {
+        while self.next < end {
+            let i = self.next;
+            let step = &self.plan.steps[i];
+            let args = self.operands(i)?;
             let step_ctx = Ctx {
                 device: ctx.device,
                 training: ctx.training,
@@ -310,27 +354,54 @@ impl Plan {
                 engine: "burn".into(),
                 message: format!("{} ({}): {message}", step.label, step.op),
             })?;
-            slots[step.out] = Some(out);
+            self.complete(out);
         }
+        Ok(())
+    }
+
+    /// The next step's operands, each moved out at its last use.
+    pub(crate) fn operands(&mut self, i: usize) -> Result<Vec<Slot>, EngineError> {
+        let step = &self.plan.steps[i];
+        step.args
+            .iter()
+            .zip(&step.take)
+            .map(|(&a, &take)| {
+                let t = if take {
+                    self.slots[a].take()
+                } else {
+                    self.slots[a].clone()
+                };
+                t.ok_or_else(|| Self::missing(a, i))
+            })
+            .collect()
+    }
+
+    /// Stores the next step's result (computed by the caller) and moves past it.
+    pub(crate) fn complete(&mut self, out: Slot) {
+        let step = &self.plan.steps[self.next];
+        self.slots[step.out] = Some(out);
+        self.next += 1;
+    }
+
+    /// The outputs, in order, and the `(parameter index, new value)` of each state update.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn finish(self) -> Result<(Vec<Slot>, Vec<(usize, Slot)>), EngineError> {
         let missing = |v: usize| EngineError::Engine {
             engine: "burn".into(),
             message: format!("value %{v} was not computed"),
         };
         let outputs = self
+            .plan
             .outputs
             .iter()
-            .map(|(v, _)| slots[*v].clone().ok_or_else(|| missing(*v)))
+            .map(|(v, _)| self.slots[*v].clone().ok_or_else(|| missing(*v)))
             .collect::<Result<_, _>>()?;
         let updates = self
+            .plan
             .updates
             .iter()
-            .map(|&(p, v)| slots[v].clone().map(|s| (p, s)).ok_or_else(|| missing(v)))
+            .map(|&(p, v)| self.slots[v].clone().map(|s| (p, s)).ok_or_else(|| missing(v)))
             .collect::<Result<_, _>>()?;
         Ok((outputs, updates))
-    }
-
-    /// The logical rank of each output.
-    pub(crate) fn output_ranks(&self) -> impl Iterator<Item = usize> + '_ {
-        self.outputs.iter().map(|(_, r)| *r)
     }
 }

@@ -9,6 +9,7 @@ use crate::optim;
 use crate::plan::{Ctx, Plan};
 use crate::precision::LossScale;
 use crate::slot::{FloatT, Slot};
+use burn::tensor::Gradients;
 use kiln_ir::{Graph, HostTensor, OptimizerKind};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -88,18 +89,6 @@ fn download_outputs(outs: Vec<Slot>, plan: &Plan) -> Result<Vec<HostTensor>, Eng
 }
 
 impl Session {
-    /// The parameters on the autodiff decorator, trainable ones requiring gradients.
-    fn tracked_params(&self) -> Vec<FloatT> {
-        self.params
-            .iter()
-            .zip(&self.trainable)
-            .map(|(p, &t)| {
-                let p = p.clone().autodiff();
-                if t { p.require_grad() } else { p }
-            })
-            .collect()
-    }
-
     /// Uploads the initial values of `graph`'s parameters to `device`.
     pub fn new(device: &EngineDevice, graph: &Graph, values: &[HostTensor]) -> Result<Session, EngineError> {
         let params = graph.params();
@@ -418,7 +407,7 @@ impl Session {
                     s => s,
                 })
                 .collect();
-            let tracked = self.tracked_params();
+            let tracked = self.tracked_on(&self.device);
             let ctx = Ctx {
                 device,
                 training: mode.training,
@@ -549,6 +538,49 @@ impl Session {
         self.params.iter().map(|p| p.clone().to_device(device.burn())).collect()
     }
 
+    /// The parameters on `device` on the autodiff decorator, trainable ones requiring
+    /// gradients: the leaves of a training pass there.
+    pub(crate) fn tracked_on(&self, device: &EngineDevice) -> Vec<FloatT> {
+        self.params_on(device)
+            .into_iter()
+            .zip(&self.trainable)
+            .map(|(p, &t)| {
+                let p = p.autodiff();
+                if t { p.require_grad() } else { p }
+            })
+            .collect()
+    }
+
+    /// Back-propagates from `loss` (multiplied by the loss scale when loss scaling is on,
+    /// so that small float16 gradients do not flush to zero); `None` when nothing it
+    /// depends on is trained.
+    pub(crate) fn backward(&self, loss: &FloatT) -> Option<Gradients> {
+        if !loss.is_tracked() {
+            return None;
+        }
+        Some(match self.loss_scale {
+            Some(s) => loss.clone().mul_scalar(s.scale).backward(),
+            None => loss.backward(),
+        })
+    }
+
+    /// Each trainable parameter's gradient in `grads` (divided by the loss scale, when
+    /// on), where `tracked` are the leaves of the pass ([`tracked_on`](Session::tracked_on)).
+    pub(crate) fn param_grads(&self, tracked: &[FloatT], grads: Option<&Gradients>) -> Vec<Option<FloatT>> {
+        tracked
+            .iter()
+            .zip(&self.trainable)
+            .map(|(p, &t)| {
+                let g = if t { grads.and_then(|g| p.grad(g)) } else { None }?;
+                // The scale is a power of two: dividing by it is exact.
+                Some(match self.loss_scale {
+                    Some(s) => g.div_scalar(s.scale),
+                    None => g,
+                })
+            })
+            .collect()
+    }
+
     /// Runs `plan` on `device` with gradients and back-propagates from its first output:
     /// the outputs (detached), each trainable parameter's gradient and the state updates,
     /// all still on `device`. Nothing in the session changes.
@@ -562,15 +594,7 @@ impl Session {
     ) -> Result<Pass, EngineError> {
         guarded(device, || {
             let burn_device = device.burn();
-            let tracked: Vec<FloatT> = self
-                .params_on(device)
-                .into_iter()
-                .zip(&self.trainable)
-                .map(|(p, &t)| {
-                    let p = p.autodiff();
-                    if t { p.require_grad() } else { p }
-                })
-                .collect();
+            let tracked = self.tracked_on(device);
             let uploaded = inputs.into_iter().map(|t| upload_owned(t, burn_device)).collect();
             let ctx = Ctx {
                 device: burn_device,
@@ -579,41 +603,12 @@ impl Session {
                 row_offset,
             };
             let (outs, updates) = plan.execute(uploaded, tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
-            let Some(Slot::F(loss)) = outs.first() else {
-                return Err(engine_error(
-                    device,
-                    "the training graph's first output must be a float loss".into(),
-                ));
-            };
+            let loss = first_loss(&outs, device)?;
             // A model with nothing to train (no weights, or all frozen) computes its loss
             // and updates nothing, as in Keras.
-            let grads = loss.is_tracked().then(|| loss.backward());
-            let grads = tracked
-                .iter()
-                .zip(&self.trainable)
-                .map(|(p, &t)| {
-                    if t {
-                        grads.as_ref().and_then(|g| p.grad(g))
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            let updates = updates
-                .into_iter()
-                .filter_map(|(i, v)| match v {
-                    Slot::F(t) => Some((i, t.inner())),
-                    Slot::I(_) => None,
-                })
-                .collect();
-            let outs = outs
-                .into_iter()
-                .map(|o| match o {
-                    Slot::F(t) => Slot::F(t.inner()),
-                    s => s,
-                })
-                .collect();
-            Ok(Pass { outs, grads, updates })
+            let grads = self.backward(loss);
+            let grads = self.param_grads(&tracked, grads.as_ref());
+            Ok(Pass::detached(outs, grads, updates))
         })
     }
 
@@ -643,7 +638,38 @@ impl Session {
     }
 }
 
+/// A training plan's first output, its loss.
+pub(crate) fn first_loss<'a>(outs: &'a [Slot], device: &EngineDevice) -> Result<&'a FloatT, EngineError> {
+    match outs.first() {
+        Some(Slot::F(loss)) => Ok(loss),
+        _ => Err(engine_error(
+            device,
+            "the training graph's first output must be a float loss".into(),
+        )),
+    }
+}
+
 impl Pass {
+    /// A pass's results with the outputs and state updates taken off the autodiff graph
+    /// (integer updates, which no layer makes, are dropped).
+    pub(crate) fn detached(outs: Vec<Slot>, grads: Vec<Option<FloatT>>, updates: Vec<(usize, Slot)>) -> Pass {
+        let updates = updates
+            .into_iter()
+            .filter_map(|(i, v)| match v {
+                Slot::F(t) => Some((i, t.inner())),
+                Slot::I(_) => None,
+            })
+            .collect();
+        let outs = outs
+            .into_iter()
+            .map(|o| match o {
+                Slot::F(t) => Slot::F(t.inner()),
+                s => s,
+            })
+            .collect();
+        Pass { outs, grads, updates }
+    }
+
     /// The same results on `device`.
     pub(crate) fn into_device(self, device: &EngineDevice) -> Pass {
         let target = device.burn();

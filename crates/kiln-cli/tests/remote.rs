@@ -1,5 +1,6 @@
 //! Remote devices on loopback: `kiln serve` processes, data-parallel training over them,
-//! a server killed mid-training, and a hostile client. Every server a test starts is
+//! a server killed mid-training (a second device's, and the main device's with a resume
+//! from the last checkpoint), and a hostile client. Every server a test starts is
 //! killed when the test ends (`Server`'s `Drop`), and every wait is bounded.
 
 use kiln::distribution::DataParallel;
@@ -122,20 +123,107 @@ fn assert_close(what: &str, a: &[f32], b: &[f32], tolerance: f32) {
     }
 }
 
+/// Dense → BatchNormalization → Dropout → Dense: the parts of a split batch share the
+/// normalization's batch statistics.
+fn normalized_classifier() -> Model {
+    kiln::set_random_seed(9);
+    let mut model = Sequential::new();
+    model.add(Dense::new(16).use_bias(false).input_shape([6])).unwrap();
+    model.add(BatchNormalization::new()).unwrap();
+    model.add(Activation::new("relu")).unwrap();
+    model.add(Dropout::new(0.25)).unwrap();
+    model.add(Dense::new(3).activation("softmax")).unwrap();
+    model
+}
+
+fn losses(l: &[f64]) -> Vec<f32> {
+    l.iter().map(|&v| v as f32).collect()
+}
+
 #[test]
 fn data_parallel_over_two_servers_equals_one_local_device() {
     let (a, b) = (Server::start("flex"), Server::start("flex"));
-    let local = train(classifier(), None);
-    let devices = [a.device(), b.device()];
-    let parallel = within(120, "training over two servers", move || {
-        train(classifier(), Some(DataParallel::new(devices).unwrap()))
+    for build in [classifier, normalized_classifier] {
+        let local = train(build(), None);
+        let devices = [a.device(), b.device()];
+        let parallel = within(120, "training over two servers", move || {
+            train(build(), Some(DataParallel::new(devices).unwrap()))
+        });
+        assert_close("loss", &losses(&parallel.0), &losses(&local.0), 1e-5);
+        for (w, v) in parallel.1.iter().zip(&local.1) {
+            assert_close("weight", &w.to_f32(), &v.to_f32(), 1e-5);
+        }
+        assert_close("predictions", &parallel.2.to_f32(), &local.2.to_f32(), 1e-5);
+    }
+}
+
+/// `fit` options for `epochs` epochs from `initial_epoch`, batches of 8, no shuffling.
+fn epochs(initial_epoch: usize, epochs: usize) -> FitOptions {
+    FitOptions::new()
+        .initial_epoch(initial_epoch)
+        .epochs(epochs)
+        .batch_size(8)
+        .shuffle(false)
+        .verbose(0)
+}
+
+#[test]
+fn a_dead_remote_main_device_resumes_from_its_last_checkpoint() {
+    // The weights live on the server: when it dies they are gone, and the way on is the
+    // last checkpoint, loaded onto another device.
+    let dir = std::env::temp_dir().join(format!("kiln-remote-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("last.kiln");
+    let mut server = Server::start("flex");
+    let remote: Device = server.device().parse().unwrap();
+    let checkpoint = file.clone();
+    let (fit_error, weights_error) = within(120, "fit after the main device died", move || {
+        let mut model = normalized_classifier();
+        model.to_device(&remote).unwrap();
+        model.compile("adam", "sparse_categorical_crossentropy", &[]).unwrap();
+        let (x, y) = data();
+        model
+            .fit(&x, &y, epochs(0, 2).callback(ModelCheckpoint::new(&checkpoint)))
+            .unwrap();
+        server.kill();
+        let fit_error = model.fit(&x, &y, epochs(2, 3)).map(|_| ()).unwrap_err();
+        let weights_error = model.get_weights().map(|_| ()).unwrap_err();
+        (fit_error.to_string(), weights_error.to_string())
     });
-    let losses = |l: &[f64]| l.iter().map(|&v| v as f32).collect::<Vec<_>>();
-    assert_close("loss", &losses(&parallel.0), &losses(&local.0), 1e-5);
-    for (w, v) in parallel.1.iter().zip(&local.1) {
+    for err in [&fit_error, &weights_error] {
+        assert!(
+            err.contains("remote:ws://127.0.0.1:"),
+            "the error names the device: {err}"
+        );
+    }
+
+    // Three epochs on a local device in one `fit`, against two on the server, then the
+    // checkpoint loaded locally and the third epoch there.
+    let flex: Device = "flex".parse().unwrap();
+    let mut reference = normalized_classifier();
+    reference.to_device(&flex).unwrap();
+    reference
+        .compile("adam", "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let (x, y) = data();
+    let expected = reference.fit(&x, &y, epochs(0, 3)).unwrap();
+    let mut resumed = Model::load(&file, &flex).unwrap();
+    let history = resumed.fit(&x, &y, epochs(2, 3)).unwrap();
+    assert_close(
+        "third epoch's loss",
+        &losses(history.get("loss").unwrap()),
+        &losses(&expected.get("loss").unwrap()[2..]),
+        1e-5,
+    );
+    for (w, v) in resumed
+        .get_weights()
+        .unwrap()
+        .iter()
+        .zip(&reference.get_weights().unwrap())
+    {
         assert_close("weight", &w.to_f32(), &v.to_f32(), 1e-5);
     }
-    assert_close("predictions", &parallel.2.to_f32(), &local.2.to_f32(), 1e-5);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

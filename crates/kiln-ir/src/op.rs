@@ -429,6 +429,12 @@ pub enum Op {
     Gather,
     /// The first operand in training, the second otherwise (both have one type).
     IfTraining,
+    /// In a training run whose batch is split across devices (data parallelism), the mean
+    /// of this per-device value over the devices, each weighted by its share of the
+    /// batch's rows; otherwise the value itself. A mean over the batch axis followed by
+    /// this op is the mean over the whole batch, so batch statistics do not depend on how
+    /// the batch is split (`jax.lax.pmean` under Keras's `DataParallel`).
+    ReplicaMean,
 }
 
 impl Op {
@@ -466,6 +472,7 @@ impl Op {
             Op::Repeat { .. } => "repeat".into(),
             Op::Gather => "gather".into(),
             Op::IfTraining => "if_training".into(),
+            Op::ReplicaMean => "replica_mean".into(),
         }
     }
 
@@ -641,7 +648,7 @@ impl Op {
             | Op::Repeat { .. }
             | Op::Gather
             | Op::IfTraining => crate::structural::infer(self, inputs),
-            Op::Unary { .. } | Op::Clip { .. } | Op::Dropout { .. } | Op::Noise { .. } => {
+            Op::Unary { .. } | Op::Clip { .. } | Op::Dropout { .. } | Op::Noise { .. } | Op::ReplicaMean => {
                 float_only(inputs[0])?;
                 Ok(inputs[0].clone())
             }

@@ -169,6 +169,7 @@ pub fn prototypes() -> Vec<Op> {
     ops.push(Op::Repeat { axis: 0, times: 2 });
     ops.push(Op::Gather);
     ops.push(Op::IfTraining);
+    ops.push(Op::ReplicaMean);
     ops
 }
 
@@ -591,6 +592,15 @@ fn samples(proto: &Op, v: &mut Values) -> Vec<Sample> {
                 sample(Op::IfTraining, operands(v)),
             ]
         }
+        // On one device, in either mode, the value itself.
+        Op::ReplicaMean => vec![
+            Sample {
+                op: Op::ReplicaMean,
+                operands: vec![batched(v.signed(&[2, 3], 2.0))],
+                training: true,
+            },
+            sample(Op::ReplicaMean, vec![fixed(v.signed(&[1, 4], 2.0))]),
+        ],
     }
 }
 

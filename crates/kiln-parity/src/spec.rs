@@ -219,7 +219,9 @@ pub fn op_spec(op: &Op) -> OpSpec {
             PoolKind::Avg => OpSpec::new(R, R),
         },
         // Move or copy elements: exact forward; a repeat's or gather's gradient sums copies.
-        Op::Transpose { .. } | Op::Slice { .. } | Op::Pad { .. } | Op::IfTraining => OpSpec::new(Tolerance::EXACT, E),
+        Op::Transpose { .. } | Op::Slice { .. } | Op::Pad { .. } | Op::IfTraining | Op::ReplicaMean => {
+            OpSpec::new(Tolerance::EXACT, E)
+        }
         Op::Repeat { .. } | Op::Gather => OpSpec::new(Tolerance::EXACT, R),
     }
 }

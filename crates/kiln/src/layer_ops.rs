@@ -170,6 +170,12 @@ impl EmitContext<'_> {
         self.push(Op::IfTraining, &[in_training, otherwise])
     }
 
+    /// `x` averaged over the devices of a data-parallel training step, each weighted by
+    /// its rows ([`Op::ReplicaMean`]); `x` itself on one device and in inference.
+    pub fn replica_mean(&mut self, x: ValueId) -> Result<ValueId> {
+        self.push(Op::ReplicaMean, &[x])
+    }
+
     /// Moves the last (channel) axis to position 1: channels-last to channels-first.
     pub fn to_channels_first(&mut self, x: ValueId) -> Result<ValueId> {
         let r = self.rank(x)?;

@@ -118,8 +118,63 @@ fn the_split_draws_the_dropout_masks_of_the_whole_batch() {
     assert!((one - split).abs() < 1e-6, "{one} vs {split}");
 }
 
+/// The classifier with batch normalization between its layers: its training output
+/// depends on every row of the batch. The layers before a normalization have no bias, as
+/// usual: its gradient is zero up to rounding noise, which Adam would blow up to full
+/// steps in either direction.
+fn normalized_classifier() -> Model {
+    kiln::set_random_seed(13);
+    let mut model = Sequential::new();
+    model.add(Dense::new(12).use_bias(false).input_shape([5])).unwrap();
+    model.add(BatchNormalization::new().momentum(0.8)).unwrap();
+    model.add(Activation::new("relu")).unwrap();
+    model.add(Dropout::new(0.3)).unwrap();
+    model.add(Dense::new(6).use_bias(false)).unwrap();
+    model.add(BatchNormalization::new().momentum(0.8)).unwrap();
+    model.add(Dense::new(4).activation("softmax")).unwrap();
+    model
+}
+
 #[test]
-fn batch_norm_moving_mean_is_the_mean_of_the_whole_batch() {
+fn batch_norm_trains_on_split_batches_as_on_one_device() {
+    // Losses, gradients (through the weights after two epochs), moving statistics,
+    // evaluation and predictions all match: the parts normalise with the whole batch's
+    // statistics, and the gradient flows through them to every part.
+    let one = run(normalized_classifier(), &["ndarray"]);
+    assert_same(&run(normalized_classifier(), &["ndarray", "ndarray"]), &one);
+    // 7 rows in 3 parts (3 + 2 + 2), and the last batch of 2 rows on two devices.
+    assert_same(&run(normalized_classifier(), &["ndarray", "ndarray", "ndarray"]), &one);
+    assert_same(&run(normalized_classifier(), &["flex", "ndarray"]), &one);
+}
+
+#[test]
+fn a_split_batch_is_normalised_with_the_whole_batch_statistics() {
+    // A model that is one batch normalization, trained towards zeros: the mean squared
+    // error is the mean square of the normalised values.
+    let input = Input::new([2]);
+    let out = BatchNormalization::new().apply(&input).unwrap();
+    let loss = |devices: &[&str]| {
+        let mut model = Model::new(&[&input], &[&out]).unwrap();
+        model
+            .set_distribution(Some(DataParallel::new(devices).unwrap()))
+            .unwrap();
+        model.compile("sgd", "mse", &[]).unwrap();
+        let x = Tensor::from_f32(vec![0.0, 0.0, 2.0, 2.0, 10.0, 10.0, 12.0, 12.0], [4, 2]).unwrap();
+        let zeros = Tensor::from_f32(vec![0.0; 8], [4, 2]).unwrap();
+        model.train_on_batch(&x, &zeros).unwrap()["loss"]
+    };
+    // By hand (epsilon 0.001): over all four rows each column is 0, 2, 10, 12 (mean 6,
+    // variance 26), so the mean square is 26 / 26.001. Each half on its own (0, 2 and
+    // 10, 12: variance 1) would give 1 / 1.001, about 1e-3 less.
+    let whole = 26.0 / 26.001;
+    for devices in [&["ndarray"][..], &["ndarray", "ndarray"]] {
+        let loss = loss(devices);
+        assert!((loss - whole).abs() < 1e-6, "{devices:?}: {loss} vs {whole}");
+    }
+}
+
+#[test]
+fn batch_norm_moving_statistics_are_those_of_the_whole_batch() {
     let build = || {
         kiln::set_random_seed(5);
         let mut model = Sequential::new();
@@ -128,7 +183,7 @@ fn batch_norm_moving_mean_is_the_mean_of_the_whole_batch() {
     };
     let x: Vec<f32> = (0..8 * 3).map(|i| (i * i % 11) as f32).collect();
     let x = Tensor::from_f32(x, [8, 3]).unwrap();
-    let moving_mean = |devices: &[&str]| {
+    let moving = |devices: &[&str]| {
         let mut model = build();
         model
             .set_distribution(Some(DataParallel::new(devices).unwrap()))
@@ -136,15 +191,37 @@ fn batch_norm_moving_mean_is_the_mean_of_the_whole_batch() {
         model.compile("sgd", "mse", &[]).unwrap();
         model.train_on_batch(&x, &x).unwrap();
         let names = model.weight_names();
-        let i = names.iter().position(|n| n.ends_with("moving_mean")).unwrap();
-        model.get_weights().unwrap()[i].to_f32()
+        let weights = model.get_weights().unwrap();
+        let find = |suffix: &str| weights[names.iter().position(|n| n.ends_with(suffix)).unwrap()].to_f32();
+        (find("moving_mean"), find("moving_variance"))
     };
-    // Hand-derived: momentum 0.99 from zeros, so 0.01 × the column means of x.
-    let columns: Vec<f32> = (0..3)
-        .map(|c| 0.01 * (0..8).map(|r| ((r * 3 + c) * (r * 3 + c) % 11) as f32).sum::<f32>() / 8.0)
+    // Hand-derived: momentum 0.99 from zeros and ones, so 0.01 × the column means and
+    // 0.99 + 0.01 × the columns' biased variances.
+    let column = |c: usize| {
+        (0..8)
+            .map(|r| ((r * 3 + c) * (r * 3 + c) % 11) as f32)
+            .collect::<Vec<_>>()
+    };
+    let means: Vec<f32> = (0..3).map(|c| column(c).iter().sum::<f32>() / 8.0).collect();
+    let variances: Vec<f32> = (0..3)
+        .map(|c| column(c).iter().map(|v| (v - means[c]).powi(2)).sum::<f32>() / 8.0)
         .collect();
-    close("one device", &moving_mean(&["ndarray"]), &columns, 1e-6);
-    close("two devices", &moving_mean(&["ndarray", "ndarray"]), &columns, 1e-6);
+    let moving_mean: Vec<f32> = means.iter().map(|m| 0.01 * m).collect();
+    let moving_variance: Vec<f32> = variances.iter().map(|v| 0.99 + 0.01 * v).collect();
+    for devices in [
+        &["ndarray"][..],
+        &["ndarray", "ndarray"],
+        &["ndarray", "ndarray", "ndarray"],
+    ] {
+        let (mean, variance) = moving(devices);
+        close(&format!("moving mean on {devices:?}"), &mean, &moving_mean, 1e-6);
+        close(
+            &format!("moving variance on {devices:?}"),
+            &variance,
+            &moving_variance,
+            1e-6,
+        );
+    }
 }
 
 #[test]

@@ -159,6 +159,41 @@ fn an_overflowing_float16_step_is_skipped_and_halves_the_loss_scale() {
 }
 
 #[test]
+fn loss_scaling_keeps_gradients_below_float16s_range() {
+    // One weight w (from 0) times an input of 1, trained towards 5e-9 with mean squared
+    // error and SGD (learning rate 0.01): the gradient is 2 (0 - 5e-9) = -1e-8, so one step
+    // gives w = 1e-10. In float16, -1e-8 is below the smallest subnormal (6e-8) and the
+    // matrix product's backward pass would see 0; scaled by 2^15 it is 3.3e-4 and exact
+    // enough.
+    let flex: Device = "flex".parse().unwrap();
+    if !flex.engine().unwrap().supports(kiln_burn::ComputeDType::F16) {
+        return;
+    }
+    let step = |policy: &str| {
+        let mut model = Sequential::new();
+        model
+            .add(
+                Dense::new(1)
+                    .use_bias(false)
+                    .kernel_initializer("zeros")
+                    .input_shape([1]),
+            )
+            .unwrap();
+        model.to_device(&flex).unwrap();
+        model.set_dtype_policy(policy).unwrap();
+        model.compile("sgd", "mse", &[]).unwrap();
+        let x = Tensor::from_f32(vec![1.0], [1, 1]).unwrap();
+        let y = Tensor::from_f32(vec![5e-9], [1, 1]).unwrap();
+        model.train_on_batch(&x, &y).unwrap();
+        model.get_weights().unwrap()[0].to_f32()[0]
+    };
+    let float32 = step("float32");
+    assert!((float32 - 1e-10).abs() < 1e-14, "{float32}");
+    let float16 = step("mixed_float16");
+    assert!((float16 - 1e-10).abs() < 1e-12, "{float16}");
+}
+
+#[test]
 fn layer_policies_and_the_summary_line() {
     let flex: Device = "flex".parse().unwrap();
     let (_, pred32) = train(&flex, "float32").unwrap();

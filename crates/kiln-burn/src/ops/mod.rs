@@ -123,6 +123,9 @@ pub(crate) fn lower(step: &Step, mut args: Vec<Slot>, ctx: &Ctx) -> Result<Slot,
             let train = args.pop().ok_or("missing operand")?;
             Ok(if ctx.training { train } else { infer })
         }
+        // On one device the mean over the devices is the value itself; a data-parallel run
+        // averages these steps across its devices before they get here (`parallel.rs`).
+        Op::ReplicaMean => Ok(args.remove(0)),
     }
 }
 

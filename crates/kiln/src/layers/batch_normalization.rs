@@ -1,7 +1,7 @@
 //! `BatchNormalization`: normalises with batch statistics in training and moving
 //! averages of them in inference.
 
-use super::layer_normalization::{broadcast_shape, moments, normalize, weight_dims};
+use super::layer_normalization::{StatsOver, broadcast_shape, moments, normalize, weight_dims};
 use crate::constraints::{self, ConstraintArg};
 use crate::error::Result;
 use crate::initializers::InitializerArg;
@@ -261,7 +261,7 @@ impl Layer for BatchNormalization {
 
         let (mean, variance) = if self.trainable {
             let reduction: Vec<usize> = (0..shape.rank()).filter(|a| !axes.contains(a)).collect();
-            let (batch_mean, batch_variance) = moments(ctx, x, reduction, false)?;
+            let (batch_mean, batch_variance) = moments(ctx, x, reduction, false, StatsOver::WholeBatch)?;
             // Keras: `moving * momentum + batch * (1 - momentum)`, the factors rounded to f32.
             let keep = self.momentum as f32;
             let take = (1.0 - self.momentum) as f32;
@@ -338,9 +338,9 @@ impl crate::keras::FromKeras for BatchNormalization {
         layer.gamma_regularizer = c.regularizer("gamma_regularizer")?;
         layer.beta_constraint = c.constraint("beta_constraint")?;
         layer.gamma_constraint = c.constraint("gamma_constraint")?;
-        if c.bool("synchronized")? == Some(true) {
-            return Err(c.error("synchronized", "is only supported with the TensorFlow backend"));
-        }
+        // `synchronized=True` asks for the whole batch's statistics across the devices of a
+        // distribution, which is what Kiln always computes (as Keras on JAX does).
+        c.bool("synchronized")?;
         if c.bool("renorm")? == Some(true) {
             return Err(c.error("renorm", "batch renormalization is not supported"));
         }
@@ -468,5 +468,13 @@ mod tests {
         let config: serde_json::Value = serde_json::from_str(r#"{"name": "batch_normalization", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}, "axis": -1, "momentum": 0.9, "epsilon": 0.001, "center": true, "scale": true, "beta_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null}, "gamma_initializer": {"module": "keras.initializers", "class_name": "Ones", "config": {}, "registered_name": null}, "moving_mean_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null}, "moving_variance_initializer": {"module": "keras.initializers", "class_name": "Ones", "config": {}, "registered_name": null}, "beta_regularizer": null, "gamma_regularizer": {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}, "registered_name": null}, "beta_constraint": {"module": "keras.constraints", "class_name": "NonNeg", "config": {}, "registered_name": null}, "gamma_constraint": null, "synchronized": false, "renorm": false, "renorm_clipping": null, "renorm_momentum": 0.99}"#).unwrap();
         let layer = crate::keras::layer_from_config("BatchNormalization", &config).unwrap();
         assert_eq!(layer.config()["name"], config["name"]);
+        let mut synchronized = config.clone();
+        synchronized["synchronized"] = true.into();
+        crate::keras::layer_from_config("BatchNormalization", &synchronized).unwrap();
+        synchronized["synchronized"] = "yes".into();
+        let err = crate::keras::layer_from_config("BatchNormalization", &synchronized)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("synchronized"), "{err}");
     }
 }

@@ -1,6 +1,6 @@
 //! `GroupNormalization`: normalises groups of channels within each sample.
 
-use super::layer_normalization::{moments, normalize, resolve_axes};
+use super::layer_normalization::{StatsOver, moments, normalize, resolve_axes};
 use crate::constraints::{self, ConstraintArg};
 use crate::error::Result;
 use crate::initializers::InitializerArg;
@@ -278,7 +278,7 @@ impl Layer for GroupNormalization {
         };
         let xg = ctx.reshape(x, Shape(grouped.clone()))?;
         let reduction: Vec<usize> = (1..grouped.len()).filter(|&a| a != axis).collect();
-        let (mean, variance) = moments(ctx, xg, reduction, true)?;
+        let (mean, variance) = moments(ctx, xg, reduction, true, StatsOver::Local)?;
         let y = normalize(ctx, xg, mean, variance, gamma, beta, self.epsilon)?;
         Ok(vec![ctx.reshape(y, shape)?])
     }

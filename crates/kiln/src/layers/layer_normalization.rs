@@ -227,7 +227,7 @@ impl Layer for LayerNormalization {
         } else {
             None
         };
-        let (mean, variance) = moments(ctx, x, axes, true)?;
+        let (mean, variance) = moments(ctx, x, axes, true, StatsOver::Local)?;
         let y = if self.rms_scaling {
             let inv = rsqrt(ctx, variance, self.epsilon)?;
             let y = ctx.mul(x, inv)?;
@@ -308,6 +308,16 @@ pub(crate) fn broadcast_shape(shape: &Shape, axes: &[usize]) -> Shape {
     }))
 }
 
+/// Which rows a normalization's statistics cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StatsOver {
+    /// Each device's own rows: per-sample statistics (layer and group normalization).
+    Local,
+    /// The whole batch, also when it is split across devices (batch normalization): each
+    /// mean goes through [`EmitContext::replica_mean`].
+    WholeBatch,
+}
+
 /// Keras's `ops.moments` on the JAX backend: `mean(x)` and the biased variance
 /// `mean(square(x - mean(x)))` over `axes` (non-empty, increasing).
 pub(crate) fn moments(
@@ -315,11 +325,18 @@ pub(crate) fn moments(
     x: ValueId,
     axes: Vec<usize>,
     keepdims: bool,
+    over: StatsOver,
 ) -> Result<(ValueId, ValueId)> {
+    let across = |ctx: &mut EmitContext, v: ValueId| match over {
+        StatsOver::Local => Ok(v),
+        StatsOver::WholeBatch => ctx.replica_mean(v),
+    };
     let mean = ctx.mean(x, axes.clone(), true)?;
+    let mean = across(ctx, mean)?;
     let centered = ctx.sub(x, mean)?;
     let squared = ctx.unary(UnaryOp::Square, centered)?;
     let variance = ctx.mean(squared, axes, keepdims)?;
+    let variance = across(ctx, variance)?;
     let mean = if keepdims {
         mean
     } else {

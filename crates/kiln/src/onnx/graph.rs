@@ -8,11 +8,11 @@ use kiln_ir::{Graph, HostTensor, Op, TensorType, ValueDef, ValueId};
 use std::collections::HashSet;
 
 /// The operands a node reads in inference: a training switch its inference branch only,
-/// dropout and noise their input.
+/// dropout, noise and the replica mean their input.
 fn inference_operands(op: &Op, inputs: &[ValueId]) -> Vec<ValueId> {
     match op {
         Op::IfTraining => inputs.get(1).copied().into_iter().collect(),
-        Op::Dropout { .. } | Op::Noise { .. } => inputs.first().copied().into_iter().collect(),
+        Op::Dropout { .. } | Op::Noise { .. } | Op::ReplicaMean => inputs.first().copied().into_iter().collect(),
         _ => inputs.to_vec(),
     }
 }
@@ -104,7 +104,7 @@ pub(crate) fn model_proto(
             .map(|v| names[v.index()].as_deref().unwrap_or(""))
             .collect();
         let result = match node.op {
-            Op::IfTraining | Op::Dropout { .. } | Op::Noise { .. } => args[0].to_string(),
+            Op::IfTraining | Op::Dropout { .. } | Op::Noise { .. } | Op::ReplicaMean => args[0].to_string(),
             _ => {
                 let types = operands
                     .iter()

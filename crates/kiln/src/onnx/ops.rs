@@ -183,7 +183,7 @@ pub(crate) fn translate(
             let idx = b.op("Clip", &[x[1], &lo, &hi], Vec::new());
             b.op("Gather", &[x[0], &idx], vec![A::int("axis", 0)])
         }
-        Op::Dropout { .. } | Op::Noise { .. } | Op::IfTraining => {
+        Op::Dropout { .. } | Op::Noise { .. } | Op::IfTraining | Op::ReplicaMean => {
             return Err(
                 "a training-time op reached the translation (the graph walk takes its inference branch)".into(),
             );
