@@ -117,7 +117,9 @@ fn prepare(replicas: &[EngineDevice], plan: &Plan, shards: Vec<Shard>) -> Result
 impl Session {
     /// One data-parallel training step: shard `k` runs forward and backward on
     /// `replicas[k]`, the gradients and state updates are averaged on the session's device
-    /// weighted by each shard's rows, and one optimizer step is taken there. Returns each
+    /// weighted by each shard's rows, and one optimizer step is taken there. A plan with
+    /// `replica_mean` steps (batch statistics) runs its shards in lockstep on one autodiff
+    /// graph instead, with one backward pass over the whole batch's loss. Returns each
     /// shard's outputs (moved to the session's device) with its rows, for
     /// [`OutputSums`](crate::OutputSums). Nothing is read back. When any device fails, the
     /// error names it and the weights and optimizer state are left as they were.
