@@ -7,7 +7,9 @@
 //! step sends the weights to the other devices, runs each device's rows of the batch at
 //! the same time, gathers the gradients on the main device (weighted by each device's
 //! share of the rows) and takes one optimizer step there, so the replicas never drift
-//! apart and the losses are those of one device with the same global batch.
+//! apart and the losses are those of one device with the same global batch. Dropout
+//! draws the whole batch's masks, and batch normalization normalises every part with the
+//! whole batch's statistics (`docs/scale.md` says how).
 //!
 //! ```
 //! use kiln::distribution::DataParallel;
