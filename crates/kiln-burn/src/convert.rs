@@ -24,6 +24,11 @@ pub(crate) fn upload_owned(t: HostTensor, device: &Device) -> Slot {
     }
 }
 
+/// Uploads a run's inputs, moving their elements.
+pub(crate) fn upload_all(inputs: Vec<HostTensor>, device: &Device) -> Vec<Slot> {
+    inputs.into_iter().map(|t| upload_owned(t, device)).collect()
+}
+
 /// Uploads f32 data of logical shape `dims`.
 pub(crate) fn upload_f32(v: Vec<f32>, dims: &[usize], device: &Device) -> FloatT {
     FloatT::from_data(TensorData::new(v, padded(dims)), device)

@@ -14,7 +14,7 @@
 //! once. Engines with a queue (GPUs, remote devices) still compute the parts at the same
 //! time; on CPU engines the parts take turns.
 
-use crate::convert::upload_owned;
+use crate::convert::upload_all;
 use crate::device::EngineDevice;
 use crate::error::EngineError;
 use crate::parallel::{Shard, moving};
@@ -51,11 +51,13 @@ fn weighted_sum(
     let mut sum: Option<FloatT> = None;
     for ((value, &share), device) in values.into_iter().zip(shares).zip(devices) {
         let here = guarded(device, || Ok(value.to_device(main.burn()))).map_err(|e| moving(e, main))?;
-        let part = guarded(main, || Ok(here.mul_scalar(share)))?;
-        sum = Some(match sum {
-            Some(s) => guarded(main, || Ok(s.add(part)))?,
-            None => part,
-        });
+        sum = Some(guarded(main, || {
+            let part = here.mul_scalar(share);
+            Ok(match sum {
+                Some(s) => s.add(part),
+                None => part,
+            })
+        })?);
     }
     sum.ok_or_else(|| EngineError::Input("a split batch with no parts".into()))
 }
@@ -74,12 +76,7 @@ fn run_parts(
     let steps = plan.replica_steps();
     for stop in steps.iter().copied().chain([plan.steps.len()]) {
         for part in &mut parts {
-            let ctx = Ctx {
-                device: part.device.burn(),
-                training: mode.training,
-                seed: mode.seed,
-                row_offset: part.row_offset,
-            };
+            let ctx = Ctx::new(part.device.burn(), mode, part.row_offset);
             guarded(part.device, || part.run.run_to(stop, &ctx))?;
         }
         if stop == plan.steps.len() {
@@ -109,6 +106,29 @@ fn run_parts(
         .collect()
 }
 
+/// Each shard's run started on its device with the parameters `params(device)` gives;
+/// also returns those parameters, per part.
+#[allow(clippy::type_complexity)]
+fn start_parts<'a>(
+    replicas: &'a [EngineDevice],
+    plan: &'a Plan,
+    shards: Vec<Shard>,
+    params: impl Fn(&EngineDevice) -> Vec<FloatT>,
+) -> Result<(Vec<Part<'a>>, Vec<Vec<FloatT>>), EngineError> {
+    let mut parts = Vec::with_capacity(shards.len());
+    let mut leaves = Vec::with_capacity(shards.len());
+    for (shard, device) in shards.into_iter().zip(replicas) {
+        let (inputs, p) = guarded(device, || Ok((upload_all(shard.inputs, device.burn()), params(device))))?;
+        parts.push(Part {
+            device,
+            run: plan.start(inputs, p.iter().cloned().map(Slot::F).collect()),
+            row_offset: shard.row_offset,
+        });
+        leaves.push(p);
+    }
+    Ok((parts, leaves))
+}
+
 impl Session {
     /// Forward and backward over a split batch in lockstep: each part's outputs, gradients
     /// and state updates, moved to the session's device. The gradients are already those
@@ -123,25 +143,7 @@ impl Session {
     ) -> Result<Vec<Pass>, EngineError> {
         let main = &self.device;
         let shares = shares(&shards);
-        let mut leaves = Vec::with_capacity(shards.len());
-        let mut parts = Vec::with_capacity(shards.len());
-        for (shard, device) in shards.into_iter().zip(replicas) {
-            let tracked = guarded(device, || Ok(self.tracked_on(device)))?;
-            let inputs = guarded(device, || {
-                Ok(shard
-                    .inputs
-                    .into_iter()
-                    .map(|t| upload_owned(t, device.burn()))
-                    .collect())
-            })?;
-            let run = plan.start(inputs, tracked.iter().cloned().map(Slot::F).collect());
-            leaves.push(tracked);
-            parts.push(Part {
-                device,
-                run,
-                row_offset: shard.row_offset,
-            });
-        }
+        let (parts, leaves) = start_parts(replicas, plan, shards, |device| self.tracked_on(device))?;
         let devices: Vec<&EngineDevice> = parts.iter().map(|p| p.device).collect();
         let results = run_parts(plan, parts, &shares, main, mode)?;
         let losses = results
@@ -175,22 +177,7 @@ impl Session {
         mode: RunMode,
     ) -> Result<Vec<Vec<Slot>>, EngineError> {
         let shares = shares(&shards);
-        let mut parts = Vec::with_capacity(shards.len());
-        for (shard, device) in shards.into_iter().zip(replicas) {
-            let (inputs, params) = guarded(device, || {
-                let inputs = shard
-                    .inputs
-                    .into_iter()
-                    .map(|t| upload_owned(t, device.burn()))
-                    .collect();
-                Ok((inputs, self.params_on(device).into_iter().map(Slot::F).collect()))
-            })?;
-            parts.push(Part {
-                device,
-                run: plan.start(inputs, params),
-                row_offset: shard.row_offset,
-            });
-        }
+        let (parts, _) = start_parts(replicas, plan, shards, |device| self.params_on(device))?;
         let results = run_parts(plan, parts, &shares, &self.device, mode)?;
         Ok(results.into_iter().map(|(outs, _)| outs).collect())
     }

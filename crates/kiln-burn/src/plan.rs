@@ -35,6 +35,19 @@ pub(crate) struct Ctx<'a> {
     pub row_offset: usize,
 }
 
+impl<'a> Ctx<'a> {
+    /// The context of a run on `device` in `mode`, its first row at `row_offset` of the
+    /// whole batch.
+    pub(crate) fn new(device: &'a Device, mode: crate::session::RunMode, row_offset: usize) -> Ctx<'a> {
+        Ctx {
+            device,
+            training: mode.training,
+            seed: mode.seed,
+            row_offset,
+        }
+    }
+}
+
 /// A graph compiled for execution: steps in order, each intermediate released after its
 /// last use. Compile once, run many times.
 #[derive(Clone, Debug)]

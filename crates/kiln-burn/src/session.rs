@@ -1,7 +1,7 @@
 //! A model's parameters and optimizer state on one device, and running plans there.
 
 use crate::constraint;
-use crate::convert::{download, upload, upload_owned};
+use crate::convert::{download, upload, upload_all};
 use crate::deferred::DeviceOutputs;
 use crate::device::EngineDevice;
 use crate::error::EngineError;
@@ -374,15 +374,9 @@ impl Session {
         row_offset: usize,
     ) -> Result<Vec<Slot>, EngineError> {
         let burn_device = device.burn();
-        let uploaded = inputs.into_iter().map(|t| upload_owned(t, burn_device)).collect();
         let params = self.params_on(device).into_iter().map(Slot::F).collect();
-        let ctx = Ctx {
-            device: burn_device,
-            training: mode.training,
-            seed: mode.seed,
-            row_offset,
-        };
-        Ok(plan.execute(uploaded, params, &ctx)?.0)
+        let ctx = Ctx::new(burn_device, mode, row_offset);
+        Ok(plan.execute(upload_all(inputs, burn_device), params, &ctx)?.0)
     }
 
     /// Gradients of `plan`'s first output (a scalar) with respect to every float input and
@@ -408,12 +402,7 @@ impl Session {
                 })
                 .collect();
             let tracked = self.tracked_on(&self.device);
-            let ctx = Ctx {
-                device,
-                training: mode.training,
-                seed: mode.seed,
-                row_offset: 0,
-            };
+            let ctx = Ctx::new(device, mode, 0);
             let (outs, _) = plan.execute(uploaded.clone(), tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
             let Some(Slot::F(loss)) = outs.first() else {
                 return Err(engine_error(
@@ -595,14 +584,9 @@ impl Session {
         guarded(device, || {
             let burn_device = device.burn();
             let tracked = self.tracked_on(device);
-            let uploaded = inputs.into_iter().map(|t| upload_owned(t, burn_device)).collect();
-            let ctx = Ctx {
-                device: burn_device,
-                training: mode.training,
-                seed: mode.seed,
-                row_offset,
-            };
-            let (outs, updates) = plan.execute(uploaded, tracked.iter().cloned().map(Slot::F).collect(), &ctx)?;
+            let ctx = Ctx::new(burn_device, mode, row_offset);
+            let params = tracked.iter().cloned().map(Slot::F).collect();
+            let (outs, updates) = plan.execute(upload_all(inputs, burn_device), params, &ctx)?;
             let loss = first_loss(&outs, device)?;
             // A model with nothing to train (no weights, or all frozen) computes its loss
             // and updates nothing, as in Keras.
